@@ -1,0 +1,277 @@
+"""Typed configuration: one YAML profile from ``conf/`` plus ``--set key=value`` overrides.
+
+Why pydantic models with ``extra="forbid"``: a misspelt key in a profile must fail
+loudly (naming the key) instead of silently falling back to a default, and every
+default lives in exactly one place: these classes.
+
+Strings in a profile may reference environment variables as ``${NAME}`` or
+``${NAME:-default}``; a reference to an unset variable without a default is an error
+that names the variable and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from jobs.errors import BadConfigError
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SparkConfig(_Strict):
+    """How the one SparkSession builder configures Spark."""
+
+    master: str | None = None
+    """Spark master; ``None`` leaves it to ``spark-submit`` (cluster profiles)."""
+    app_name: str = "dtsen"
+    shuffle_partitions: int | Literal["auto"] | None = "auto"
+    """``auto`` = 4 x local cores in local mode; ``None`` keeps Spark's/cluster's value."""
+    driver_memory: str | None = None
+    """Only honoured when the driver JVM is started by Python (local runs, not spark-submit)."""
+    checkpoint_dir: str | None = None
+    """Defaults to ``<storage.root>/_scratch/checkpoints``."""
+    extra: dict[str, str] = Field(default_factory=dict)
+    """Any further ``spark.*`` settings, passed through unchanged."""
+
+
+class StorageConfig(_Strict):
+    root: str
+    """Warehouse root: a local folder or an hdfs://, s3a:// or abfss:// URI."""
+    engine: Literal["auto", "delta-spark", "delta-rs"] = "auto"
+    """``auto`` uses delta-spark when its JVM classes are present, delta-rs otherwise."""
+
+
+class MlflowConfig(_Strict):
+    tracking_uri: str | None = None
+    """``None`` means SQLite inside the warehouse: ``sqlite:///<root>/mlflow.db``."""
+    experiment: str = "dtsen-pmt"
+
+
+class CoverageConfig(_Strict):
+    """Share of true families by the set of registries they appear in (sums to 1).
+
+    R = Regsosek, P = P3KE, D = DTKS; ``none`` are families only Dukcapil knows.
+    Defaults give 41.1% in all three (DTSEN, Feb 2025) and DTKS near 48-51%.
+    """
+
+    RPD: float = 0.411
+    RP: float = 0.225
+    RD: float = 0.045
+    PD: float = 0.030
+    R: float = 0.170
+    P: float = 0.050
+    D: float = 0.020
+    none: float = 0.049
+
+    def shares(self) -> dict[str, float]:
+        values = self.model_dump()
+        total = sum(values.values())
+        if abs(total - 1.0) > 1e-6:
+            raise BadConfigError(f"generate.coverage: shares must sum to 1, got {total:.6f}")
+        return values
+
+
+class DirtConfig(_Strict):
+    """Rates of every kind of dirt the input contract lists (per record unless noted)."""
+
+    nik_missing: float = 0.03
+    nik_wrong_length: float = 0.004
+    nik_letters: float = 0.003
+    nik_bad_prefix: float = 0.002
+    nik_impossible_date: float = 0.002
+    nik_digit_typo: float = 0.006
+    nik_shared_in_family: float = 0.004
+    nik_old_ganda: float = 0.003
+    kk_missing: float = 0.04
+    kk_stale: float = 0.08
+    """Per family and source: the source carries an older KK number."""
+    dukcapil_date_disagrees_nik: float = 0.005
+    dukcapil_ganda: float = 0.003
+    """Persons who also hold an older, retired (GANDA) NIK record."""
+    deceased: float = 0.008
+    pindah_ln: float = 0.002
+    name_title: float = 0.05
+    name_muhammad_variant: float = 0.6
+    """Among names starting with Muhammad: written as another variant in a source."""
+    name_old_spelling: float = 0.03
+    name_typo: float = 0.03
+    name_token_swap: float = 0.02
+    name_token_missing: float = 0.03
+    birth_default_date: float = 0.03
+    birth_year_only: float = 0.01
+    birth_day_month_swap: float = 0.01
+    birth_typo: float = 0.01
+    address_rt_rw_in_text: float = 0.4
+    family_split: float = 0.03
+    """Per family and source: the family is registered as two KKs in that source."""
+    member_moved: float = 0.02
+    """Per person in an older source (P3KE, DTKS): listed in a previous family."""
+    region_moved: float = 0.03
+    """Per family in an older source: recorded at a previous address and region."""
+    duplicate_row: float = 0.002
+    malformed_column_count: float = 0.0005
+    malformed_text_in_number: float = 0.0005
+    malformed_code_out_of_range: float = 0.0005
+
+
+class GenerateConfig(_Strict):
+    seed: int = 20250205
+    individuals: int = 60000
+    families_per_chunk: int = 2000
+    """Unit of parallel, deterministic generation: one RNG stream per chunk."""
+    susenas_households: int = 6000
+    reference_date: str = "2025-02-01"
+    poverty_line: float = 582932.0
+    """BPS national poverty line, Rupiah per capita per month (March 2024)."""
+    log_pce_sd: float = 0.55
+    coverage: CoverageConfig = Field(default_factory=CoverageConfig)
+    dirt: DirtConfig = Field(default_factory=DirtConfig)
+
+
+class IngestConfig(_Strict):
+    sources: str = "sources/contract.yaml"
+    """Source mapping file, relative to the profile's folder (or packaged ``conf/``)."""
+    batch: str | None = None
+    """Batch id written to ``_ingest_batch``; ``None`` derives it from the delivery's files."""
+
+
+class Config(_Strict):
+    profile: str
+    input: str = "data/synthetic"
+    """The delivery to read (``--input``)."""
+    storage: StorageConfig
+    spark: SparkConfig = Field(default_factory=SparkConfig)
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
+    generate: GenerateConfig = Field(default_factory=GenerateConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    conf_dir: str = ""
+    """Folder of the profile file, for resolving relative references (set by the loader)."""
+
+    @field_validator("input")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/") or value
+
+    @property
+    def tracking_uri(self) -> str:
+        if self.mlflow.tracking_uri:
+            return self.mlflow.tracking_uri
+        root = self.storage.root
+        if "://" in root:
+            raise BadConfigError(
+                "mlflow.tracking_uri: required when storage.root is a remote URI "
+                f"({root!r}); SQLite needs a local file"
+            )
+        return f"sqlite:///{Path(root).resolve()}/mlflow.db"
+
+    @property
+    def checkpoint_dir(self) -> str:
+        return self.spark.checkpoint_dir or f"{self.storage.root.rstrip('/')}/_scratch/checkpoints"
+
+    def resolve_conf_file(self, relative: str) -> Path:
+        """Find a file referenced by the profile: beside it first, then in packaged ``conf/``."""
+        beside = Path(self.conf_dir, relative)
+        if beside.is_file():
+            return beside
+        packaged = Path(str(resources.files("conf").joinpath(relative)))
+        if packaged.is_file():
+            return packaged
+        raise BadConfigError(f"config file {relative!r} not found in {self.conf_dir!r} or conf/")
+
+
+def _expand_env(value: Any, key: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand_env(v, f"{key}.{k}" if key else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise BadConfigError(f"{key}: environment variable {name} is not set and has no default")
+
+    return _ENV_REF.sub(substitute, value)
+
+
+def _apply_override(tree: dict[str, Any], assignment: str) -> None:
+    if "=" not in assignment:
+        raise BadConfigError(f"--set {assignment!r}: expected key=value")
+    dotted, raw = assignment.split("=", 1)
+    parts = dotted.strip().split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise BadConfigError(f"--set {dotted}: {part!r} is not a section")
+        node = child
+    node[parts[-1]] = yaml.safe_load(raw) if raw != "" else None
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"])
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{where}: unknown key")
+        elif item["type"] == "missing":
+            lines.append(f"{where}: required value missing")
+        else:
+            lines.append(f"{where}: {item['msg']} (got {item.get('input')!r})")
+    return "; ".join(lines)
+
+
+def default_profile() -> Path:
+    """The embedded default profile, ``conf/local.yaml``, wherever the package is installed."""
+    return Path(str(resources.files("conf").joinpath("local.yaml")))
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    *,
+    input_dir: str | None = None,
+    warehouse: str | None = None,
+) -> Config:
+    """Load a profile, apply overrides and the ``--input``/``--warehouse`` shortcuts, validate.
+
+    Raises:
+        BadConfigError: the file is missing or not YAML, a key is unknown, a required
+            value is missing or has the wrong type, or an environment reference is unset.
+    """
+    profile = Path(path) if path else default_profile()
+    if not profile.is_file():
+        raise BadConfigError(f"config file {str(profile)!r} does not exist")
+    try:
+        tree = yaml.safe_load(profile.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise BadConfigError(f"{profile}: not valid YAML: {exc}") from exc
+    if not isinstance(tree, dict):
+        raise BadConfigError(f"{profile}: top level must be a mapping")
+    for assignment in overrides:
+        _apply_override(tree, assignment)
+    if input_dir is not None:
+        tree["input"] = input_dir
+    if warehouse is not None:
+        tree.setdefault("storage", {})["root"] = warehouse
+    tree["conf_dir"] = str(profile.parent)
+    tree = _expand_env(tree, "")
+    try:
+        return Config.model_validate(tree)
+    except ValidationError as exc:
+        raise BadConfigError(f"{profile}: {_describe(exc)}") from exc

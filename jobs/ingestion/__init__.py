@@ -1,0 +1,1 @@
+"""Ingest: per-source mapping config, row validation and quarantine (pure transforms)."""

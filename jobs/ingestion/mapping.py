@@ -1,0 +1,98 @@
+"""Typed source mappings, loaded from ``conf/sources/*.yaml``.
+
+A mapping says, per delivered table, where it is, how to parse it and what every
+column must satisfy. Validation code is generic; each source's habits live here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pyspark.sql import types as T
+
+from jobs.errors import BadConfigError
+
+_SPARK_TYPES: dict[str, T.DataType] = {
+    "string": T.StringType(),
+    "int": T.IntegerType(),
+    "long": T.LongType(),
+    "double": T.DoubleType(),
+    "date": T.DateType(),
+}
+
+
+class ColumnSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["string", "int", "long", "double", "date"]
+    required: bool = True
+    nullable: bool = True
+    codes: list[Any] | dict[str, Any] | None = None
+    range: tuple[float, float] | None = None
+    pattern: str | None = None
+    formats: list[str] = Field(default_factory=lambda: ["yyyy-MM-dd"])
+    year_only: bool = False
+
+    @property
+    def spark_type(self) -> T.DataType:
+        return _SPARK_TYPES[self.type]
+
+    @property
+    def allowed(self) -> list[str] | None:
+        """Allowed delivered values, as text (what the file holds)."""
+        if self.codes is None:
+            return None
+        values = self.codes.keys() if isinstance(self.codes, dict) else self.codes
+        return [str(v) for v in values]
+
+
+class TableSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    format: Literal["csv", "parquet"]
+    delimiter: str = ","
+    key: list[str] = Field(default_factory=list)
+    columns: dict[str, ColumnSpec]
+
+    @model_validator(mode="after")
+    def _keys_are_columns(self) -> TableSpec:
+        missing = [k for k in self.key if k not in self.columns]
+        if missing:
+            raise ValueError(f"key columns {missing} are not among the columns")
+        return self
+
+    @property
+    def source(self) -> str:
+        return self.path.split("/", 1)[0]
+
+    def bronze_schema(self) -> T.StructType:
+        """Columns as delivered, typed; the ingest columns are added by the writer."""
+        return T.StructType([T.StructField(n, c.spark_type, True) for n, c in self.columns.items()])
+
+
+class SourceMapping(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    codes: dict[str, Any] = Field(default_factory=dict)
+    """Shared code lists (YAML anchors); not used directly."""
+    tables: dict[str, TableSpec]
+
+
+def load_mapping(path: Path) -> SourceMapping:
+    """Load and validate a source mapping file.
+
+    Raises:
+        BadConfigError: naming the file and the offending table/column key.
+    """
+    try:
+        tree = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return SourceMapping.model_validate(tree)
+    except (OSError, yaml.YAMLError) as exc:
+        raise BadConfigError(f"{path}: cannot read source mapping: {exc}") from exc
+    except ValidationError as exc:
+        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise BadConfigError(f"{path}: {where}") from exc

@@ -1,0 +1,168 @@
+"""Parse and validate delivered records; every row ends accepted or quarantined.
+
+Pure DataFrame transforms. CSV tables arrive as raw text lines (so the original line
+can be kept in quarantine's ``_raw``), Parquet tables as typed records (their ``_raw``
+is the record as JSON). Both are brought to one shape: ``_raw``, ``_source_file``,
+``_fields_ok`` (the line has as many fields as the header) and one string column per delivered
+column; :func:`validate` then types every column and gives each row either no
+``_reason`` or the first reason it fails, as ``CODE`` or ``CODE:column``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from jobs.ingestion.mapping import ColumnSpec, TableSpec
+
+QUARANTINE_SCHEMA = T.StructType(
+    [
+        T.StructField("_raw", T.StringType(), True),
+        T.StructField("_reason", T.StringType(), True),
+        T.StructField("_source_file", T.StringType(), True),
+        T.StructField("_ingest_batch", T.StringType(), True),
+    ]
+)
+REPLACEMENT_CHAR = "\ufffd"
+EARLIEST_DATE = date(1900, 1, 1)
+_QUOTED_FIELD = r'"(?:[^"]|"")*"'
+
+
+def csv_records(lines: DataFrame, header: list[str], sep: str) -> DataFrame:
+    """Raw CSV lines (``value``, ``_source_file``) to one string column per header name.
+
+    The field count is taken on the line with quoted fields removed, so a delimiter
+    inside quotes is not counted; a line with too few or too many fields is caught by
+    :func:`validate` instead of being silently padded or cut by the CSV parser.
+    """
+    schema = ", ".join(f"`c{i}` STRING" for i in range(len(header)))
+    parsed = F.from_csv(
+        F.col("value"),
+        schema,
+        {"sep": sep, "quote": '"', "escape": '"', "mode": "PERMISSIVE"},
+    )
+    fields = F.size(F.split(F.regexp_replace("value", _QUOTED_FIELD, ""), re.escape(sep), -1))
+    return lines.select(
+        F.col("value").alias("_raw"),
+        "_source_file",
+        (fields == len(header)).alias("_fields_ok"),
+        *[parsed.getField(f"c{i}").alias(name) for i, name in enumerate(header)],
+    )
+
+
+def parquet_records(records: DataFrame, present: list[str]) -> DataFrame:
+    """Typed Parquet records to the same string shape as CSV (dates as yyyy-MM-dd)."""
+    return records.select(
+        F.to_json(F.struct(*[F.col(c) for c in present])).alias("_raw"),
+        "_source_file",
+        F.lit(True).alias("_fields_ok"),
+        *[F.col(c).cast("string").alias(c) for c in present],
+    )
+
+
+def _typed(value: Column, spec: ColumnSpec) -> Column:
+    if spec.type in ("int", "long"):
+        return F.when(value.rlike(r"^[+-]?[0-9]+$"), value.try_cast(spec.type))
+    if spec.type == "double":
+        return F.when(
+            value.rlike(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"),
+            value.try_cast("double"),
+        )
+    if spec.type == "date":
+        parsed = [F.try_to_date(value, fmt) for fmt in spec.formats]
+        if spec.year_only:
+            parsed.append(
+                F.when(
+                    value.rlike(r"^[0-9]{4}$"), F.make_date(value.cast("int"), F.lit(1), F.lit(1))
+                )
+            )
+        return F.coalesce(*parsed)
+    return value
+
+
+def _failure(
+    name: str, value: Column, typed: Column, spec: ColumnSpec, today: date, key: bool
+) -> Column:
+    """The reason code of the first check this column fails, or null."""
+    checks: list[tuple[Column, str]] = []
+    if key or not spec.nullable:
+        checks.append((value.isNull(), "MISSING_VALUE"))
+    if spec.type in ("int", "long", "double"):
+        checks.append((value.isNotNull() & typed.isNull(), "NOT_A_NUMBER"))
+    if spec.type == "date":
+        checks.append((value.isNotNull() & typed.isNull(), "NOT_A_DATE"))
+        checks.append(
+            ((typed < F.lit(EARLIEST_DATE)) | (typed > F.lit(today)), "DATE_OUT_OF_RANGE")
+        )
+    if spec.pattern is not None:
+        checks.append((~value.rlike(f"^(?:{spec.pattern})$"), "BAD_FORMAT"))
+    if spec.allowed is not None:
+        checks.append((~typed.cast("string").isin(spec.allowed), "CODE_OUT_OF_RANGE"))
+    if spec.range is not None:
+        low, high = spec.range
+        checks.append(((typed < low) | (typed > high), "VALUE_OUT_OF_RANGE"))
+    return F.coalesce(
+        *[F.when(failed, F.lit(f"{code}:{name}")) for failed, code in checks],
+        F.lit(None).cast("string"),
+    )
+
+
+def validate(records: DataFrame, spec: TableSpec, today: date) -> DataFrame:
+    """Type every column and set ``_reason`` (null = accepted).
+
+    Row-level reasons come first (bad bytes, empty line, wrong column count), then
+    the first failing column in delivery order, then duplicates: among otherwise valid
+    rows sharing a key, the first by raw text is kept; a later one is
+    ``DUPLICATE_ROW`` if its whole line repeats the kept one, ``DUPLICATE_KEY`` if not.
+    """
+    raw = F.col("_raw")
+    row_reason = (
+        F.when(raw.contains(REPLACEMENT_CHAR), F.lit("INVALID_ENCODING"))
+        .when(F.trim(raw) == "", F.lit("EMPTY_LINE"))
+        .when(~F.col("_fields_ok"), F.lit("COLUMN_COUNT"))
+    )
+    typed = {name: _typed(F.col(name), col) for name, col in spec.columns.items()}
+    column_reasons = [
+        _failure(name, F.col(name), typed[name], col, today, name in spec.key)
+        for name, col in spec.columns.items()
+    ]
+    out = records.select(
+        "_raw",
+        "_source_file",
+        F.coalesce(row_reason, *column_reasons).alias("_reason"),
+        *[typed[name].cast(col.spark_type).alias(name) for name, col in spec.columns.items()],
+    )
+    if not spec.key:
+        return out
+    key = F.concat_ws("\u0001", *[F.col(k).cast("string") for k in spec.key])
+    group = F.when(F.col("_reason").isNull(), F.concat(F.lit("k"), key)).otherwise(
+        F.concat(F.lit("q"), F.xxhash64("_raw", "_source_file").cast("string"))
+    )
+    # Partitioned by the key: keys are (nearly) unique, so no partition is skewed;
+    # rows that already failed get a partition of their own via their hash.
+    window = Window.partitionBy(group).orderBy(F.col("_reason").isNotNull(), "_raw", "_source_file")
+    rank = F.row_number().over(window)
+    kept = F.first("_raw").over(window)
+    duplicate = F.when(
+        F.col("_reason").isNull() & (rank > 1),
+        F.when(raw == kept, F.lit("DUPLICATE_ROW")).otherwise(F.lit("DUPLICATE_KEY")),
+    )
+    return out.withColumn("_reason", F.coalesce("_reason", duplicate))
+
+
+def accepted(validated: DataFrame, spec: TableSpec, batch: str) -> DataFrame:
+    """Bronze rows: the delivered columns, typed, plus ``_ingest_batch`` and ``_source_file``."""
+    return validated.where(F.col("_reason").isNull()).select(
+        *spec.columns, F.lit(batch).alias("_ingest_batch"), "_source_file"
+    )
+
+
+def quarantined(validated: DataFrame, batch: str) -> DataFrame:
+    """Quarantine rows: the original text, the reason code, where it came from."""
+    return validated.where(F.col("_reason").isNotNull()).select(
+        "_raw", "_reason", "_source_file", F.lit(batch).alias("_ingest_batch")
+    )

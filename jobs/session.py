@@ -1,0 +1,105 @@
+"""The one SparkSession builder used by every job, notebook and test.
+
+Master, deploy mode and packages belong to ``spark-submit.sh`` and the config profile;
+this module adds what every session of this project needs on top of a builder:
+the app name, Splink's similarity JAR, a checkpoint directory, shuffle partitions
+sized for the machine, Delta's extension when its classes are supplied, UTC and
+microsecond Parquet timestamps (readable by delta-rs).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from jobs.config import Config
+
+log = logging.getLogger(__name__)
+
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+DELTA_JARS_ENV = "DTSEN_DELTA_JARS"
+
+
+def splink_jar() -> str:
+    """Path of the Scala similarity UDF JAR shipped inside the installed splink package.
+
+    Splink's own helper picks the JAR matching the running pyspark major version.
+    """
+    from splink.backends.spark import similarity_jar_location
+
+    return similarity_jar_location()
+
+
+def delta_jars() -> list[str]:
+    """JARs named by ``DTSEN_DELTA_JARS`` (comma-separated files or folders of JARs)."""
+    listed = [p for p in os.environ.get(DELTA_JARS_ENV, "").split(",") if p.strip()]
+    jars: list[str] = []
+    for entry in listed:
+        path = Path(entry.strip())
+        jars.extend(sorted(str(p) for p in path.glob("*.jar")) if path.is_dir() else [str(path)])
+    return jars
+
+
+def configure_builder(builder: SparkSession.Builder, cfg: Config) -> SparkSession.Builder:
+    """Add the project's settings to a builder and return it (like Delta's pip helper)."""
+    local = bool(cfg.spark.master and cfg.spark.master.startswith("local"))
+    jars = [splink_jar(), *delta_jars()]
+    builder = (
+        builder.appName(cfg.spark.app_name)
+        .config("spark.jars", ",".join(jars))
+        .config("spark.sql.session.timeZone", "UTC")
+        # delta-rs and other Delta readers expect INT64 microsecond timestamps, not INT96.
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
+    )
+    if cfg.spark.master:
+        builder = builder.master(cfg.spark.master)
+    partitions = cfg.spark.shuffle_partitions
+    if partitions == "auto":
+        partitions = 4 * (os.cpu_count() or 2) if local else None
+    if partitions is not None:
+        builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
+    if local:
+        builder = builder.config("spark.ui.showConsoleProgress", "false")
+        if cfg.spark.driver_memory:
+            builder = builder.config("spark.driver.memory", cfg.spark.driver_memory)
+    if delta_jars():
+        builder = builder.config("spark.sql.extensions", DELTA_EXTENSION).config(
+            "spark.sql.catalog.spark_catalog", DELTA_CATALOG
+        )
+    for key, value in cfg.spark.extra.items():
+        builder = builder.config(key, value)
+    return builder
+
+
+def build_session(cfg: Config) -> SparkSession:
+    """Create (or return the running) SparkSession for ``cfg`` and set its checkpoint dir."""
+    if cfg.spark.master and cfg.spark.master.startswith("local"):
+        # Local workers must run the driver's interpreter, whatever is first on PATH.
+        os.environ["PYSPARK_PYTHON"] = sys.executable
+        os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    spark = configure_builder(SparkSession.builder, cfg).getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    spark.sparkContext.setCheckpointDir(cfg.checkpoint_dir)
+    log.info("spark %s master=%s", spark.version, spark.sparkContext.master)
+    return spark
+
+
+def has_delta_classes(spark: SparkSession) -> bool:
+    """Whether delta-spark's JVM classes are loadable in this session."""
+    try:
+        spark._jvm.java.lang.Class.forName(  # noqa: SLF001 - py4j gateway is the only way
+            "io.delta.tables.DeltaTable",
+            True,
+            spark._jvm.Thread.currentThread().getContextClassLoader(),
+        )
+    except Exception as exc:  # py4j raises Py4JJavaError wrapping ClassNotFoundException
+        if "ClassNotFoundException" in str(exc):
+            return False
+        raise
+    return True

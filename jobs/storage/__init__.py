@@ -1,0 +1,288 @@
+"""Delta tables of the warehouse, written and read through one of two engines.
+
+Jobs name tables as ``"<layer>/<name>"`` (e.g. ``"bronze/regsosek_individu"``); a table
+lives at ``<root>/<layer>/<name>``. Every write is a single Delta commit, so readers
+see a table either before or after a write, never half of it.
+
+Two engines give the same contract:
+
+* ``delta-spark``: Delta's own Spark integration; needs its JARs on the JVM classpath
+  (``DTSEN_DELTA_JARS``), which offline machines may not have.
+* ``delta-rs``: Spark writes and reads the Parquet files, the ``deltalake`` package
+  (delta-rs) writes the Delta log. Works without any JAR.
+
+``Storage`` checks everything that does not depend on the engine (table names, modes,
+schemas, partition columns, duplicate upsert keys) so both engines fail the same way.
+Version numbers returned by writes assume one writer per table at a time, as the
+pipeline's stages guarantee.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
+
+from jobs.config import Config
+from jobs.errors import StorageConflictError, StorageError
+from jobs.session import has_delta_classes
+from jobs.storage.delta_rs import DeltaRsEngine
+from jobs.storage.delta_spark import DeltaSparkEngine
+
+__all__ = ["Storage", "open_storage"]
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("auto", "delta-spark", "delta-rs")
+WriteMode = Literal["overwrite", "append"]
+
+
+class Engine(Protocol):
+    """What ``Storage`` needs from an engine; paths are full table paths or URIs."""
+
+    name: str
+
+    def exists(self, path: str) -> bool: ...
+
+    def version(self, path: str) -> int: ...
+
+    def schema(self, path: str) -> StructType: ...
+
+    def partition_columns(self, path: str) -> list[str]: ...
+
+    def write(
+        self,
+        df: DataFrame,
+        path: str,
+        mode: WriteMode,
+        partition_by: list[str],
+        replace_where: dict[str, str] | None,
+    ) -> int: ...
+
+    def read(self, path: str, version: int | None) -> DataFrame: ...
+
+    def upsert(self, df: DataFrame, path: str, keys: list[str]) -> int: ...
+
+    def history(self, path: str) -> list[dict[str, Any]]: ...
+
+
+def choose_engine(spark: SparkSession, engine: str) -> str:
+    """Resolve ``auto`` and refuse a forced ``delta-spark`` that cannot work.
+
+    Raises:
+        StorageError: the engine name is unknown, or ``delta-spark`` is forced while its
+            JVM classes are not loadable (a clear message beats a Py4J stack trace later).
+    """
+    if engine not in ENGINES:
+        raise StorageError(f"storage.engine: unknown engine {engine!r}, expected one of {ENGINES}")
+    if engine == "delta-rs":
+        return engine
+    available = has_delta_classes(spark)
+    if engine == "delta-spark" and not available:
+        raise StorageError(
+            "storage.engine=delta-spark, but delta-spark's JVM classes "
+            "(io.delta.tables.DeltaTable) are not on the classpath: set DTSEN_DELTA_JARS "
+            "to the delta-spark JARs, or use storage.engine=auto or delta-rs"
+        )
+    return "delta-spark" if available else "delta-rs"
+
+
+def _normalise_root(root: str) -> str:
+    """Absolute root, so Spark and delta-rs resolve a relative folder the same way."""
+    if "://" in root:
+        return root.rstrip("/")
+    return str(Path(root).expanduser().resolve())
+
+
+def _schema_differences(table_schema: StructType, data_schema: StructType) -> list[str]:
+    """Columns missing, unexpected or of another type; nullability is ignored.
+
+    ``simpleString`` leaves out nullability at every nesting level, which Spark
+    derives from the query plan rather than from the data.
+    """
+    expected = {f.name: f.dataType.simpleString() for f in table_schema}
+    actual = {f.name: f.dataType.simpleString() for f in data_schema}
+    missing = [
+        f"missing column {name} ({kind})" for name, kind in expected.items() if name not in actual
+    ]
+    extra = [
+        f"unexpected column {name} ({kind})"
+        for name, kind in actual.items()
+        if name not in expected
+    ]
+    changed = [
+        f"column {name} is {actual[name]}, table has {kind}"
+        for name, kind in expected.items()
+        if name in actual and actual[name] != kind
+    ]
+    return missing + extra + changed
+
+
+class Storage:
+    """The warehouse: Delta tables under one root, accessed through one engine."""
+
+    def __init__(self, spark: SparkSession, root: str, engine: str = "auto") -> None:
+        """Pick the engine (see ``choose_engine``) for tables under ``root``.
+
+        Raises:
+            StorageError: the engine is unknown or cannot work in this session.
+        """
+        self.spark = spark
+        self.root = _normalise_root(root)
+        self.engine = choose_engine(spark, engine)
+        self._engine: Engine = (
+            DeltaSparkEngine(spark) if self.engine == "delta-spark" else DeltaRsEngine(spark)
+        )
+        log.info("storage root=%s engine=%s", self.root, self.engine)
+
+    def path(self, table: str) -> str:
+        """Location of ``"<layer>/<name>"`` under the root.
+
+        Raises:
+            StorageError: the name is not exactly two non-empty, plain path segments.
+        """
+        parts = table.split("/")
+        if len(parts) != 2 or any(p in ("", ".", "..") for p in parts):
+            raise StorageError(f"table name {table!r}: expected '<layer>/<name>'")
+        return f"{self.root}/{table}"
+
+    def exists(self, table: str) -> bool:
+        """Whether a Delta table exists at the table's path."""
+        return self._engine.exists(self.path(table))
+
+    def write(
+        self,
+        df: DataFrame,
+        table: str,
+        mode: WriteMode = "overwrite",
+        partition_by: list[str] | None = None,
+        replace_where: dict[str, str] | None = None,
+    ) -> int:
+        """Write ``df`` to ``table`` in one commit and return the new table version.
+
+        Args:
+            df: rows to write; on an existing table its columns and types must match.
+            table: ``"<layer>/<name>"``; created when absent.
+            mode: ``overwrite`` replaces the table's rows, ``append`` adds to them.
+            partition_by: partition columns of a new table; on an existing table, omit
+                it or repeat the table's own partition columns.
+            replace_where: with ``overwrite`` only: replace just the rows whose partition
+                columns equal these values (e.g. one ``_ingest_batch``), keep the rest.
+                Every row of ``df`` must belong to that partition.
+
+        Raises:
+            StorageError: bad mode, schema or partition columns (the message names the
+                table and the columns).
+        """
+        path = self.path(table)
+        if mode not in ("overwrite", "append"):
+            raise StorageError(
+                f"{table}: unknown write mode {mode!r}, expected overwrite or append"
+            )
+        if replace_where and mode != "overwrite":
+            raise StorageError(f"{table}: replace_where needs mode='overwrite', got {mode!r}")
+        partitions = self._partitions_for_write(df, table, path, partition_by)
+        not_partitions = sorted(set(replace_where or {}) - set(partitions))
+        if not_partitions:
+            raise StorageError(
+                f"{table}: replace_where columns {not_partitions} are not partition columns "
+                f"(partition columns: {partitions})"
+            )
+        version = self._engine.write(df, path, mode, partitions, replace_where)
+        log.info("%s: %s -> version %d", table, mode, version)
+        return version
+
+    def read(self, table: str, version: int | None = None) -> DataFrame:
+        """Rows of ``table``: the latest version, or ``version`` (time travel).
+
+        Raises:
+            StorageError: no table at the path, or no such version.
+        """
+        path = self._existing(table)
+        if version is not None:
+            latest = self._engine.version(path)
+            if not 0 <= version <= latest:
+                raise StorageError(f"{table} ({path}): no version {version}, latest is {latest}")
+        return self._engine.read(path, version)
+
+    def upsert(self, df: DataFrame, table: str, keys: list[str]) -> int:
+        """Merge ``df`` into ``table`` by ``keys`` in one commit; return the new version.
+
+        Rows whose key exists replace the existing row, the others are inserted; the
+        table is created when absent. As in a Delta MERGE on ``t.k = s.k``, a null key
+        never matches, so such rows are inserted.
+
+        Raises:
+            StorageError: a key column is missing or the schema differs from the table's.
+            StorageConflictError: ``df`` repeats a key, so the result would be ambiguous.
+        """
+        path = self.path(table)
+        missing = [k for k in keys if k not in df.columns]
+        if not keys or missing:
+            raise StorageError(f"{table}: upsert keys {keys} missing from the data: {missing}")
+        if self._engine.exists(path):
+            self._check_schema(df, table, path)
+        repeated = df.groupBy(*keys).count().filter(F.col("count") > 1).limit(1).collect()
+        if repeated:
+            row = repeated[0].asDict()
+            raise StorageConflictError(
+                f"{table}: upsert source repeats key {keys} = "
+                f"{[row[k] for k in keys]} ({row['count']} rows)"
+            )
+        version = self._engine.upsert(df, path, keys)
+        log.info("%s: upsert on %s -> version %d", table, keys, version)
+        return version
+
+    def history(self, table: str) -> list[dict[str, Any]]:
+        """Commits of ``table``, newest first: ``version``, ``timestamp`` (UTC), ``operation``.
+
+        Raises:
+            StorageError: no table at the path.
+        """
+        return self._engine.history(self._existing(table))
+
+    def version(self, table: str) -> int:
+        """Latest version of ``table``.
+
+        Raises:
+            StorageError: no table at the path.
+        """
+        return self._engine.version(self._existing(table))
+
+    def _existing(self, table: str) -> str:
+        path = self.path(table)
+        if not self._engine.exists(path):
+            raise StorageError(f"{table}: no Delta table at {path}")
+        return path
+
+    def _check_schema(self, df: DataFrame, table: str, path: str) -> None:
+        differences = _schema_differences(self._engine.schema(path), df.schema)
+        if differences:
+            raise StorageError(f"{table} ({path}): schema differs: {'; '.join(differences)}")
+
+    def _partitions_for_write(
+        self, df: DataFrame, table: str, path: str, partition_by: list[str] | None
+    ) -> list[str]:
+        """Partition columns of the write: the table's own when it exists."""
+        missing = [c for c in partition_by or [] if c not in df.columns]
+        if missing:
+            raise StorageError(f"{table}: partition columns {missing} are not in the data")
+        if not self._engine.exists(path):
+            return list(partition_by or [])
+        self._check_schema(df, table, path)
+        existing = self._engine.partition_columns(path)
+        if partition_by is not None and list(partition_by) != existing:
+            raise StorageError(
+                f"{table}: partition_by {list(partition_by)} differs from the table's "
+                f"partition columns {existing}"
+            )
+        return existing
+
+
+def open_storage(spark: SparkSession, cfg: Config) -> Storage:
+    """The warehouse of ``cfg``: ``storage.root`` with ``storage.engine``."""
+    return Storage(spark, cfg.storage.root, cfg.storage.engine)

@@ -1,0 +1,1 @@
+"""Synthetic national-style delivery, written exactly per the input contract."""
