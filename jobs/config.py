@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -179,12 +180,16 @@ class Config(_Strict):
     def checkpoint_dir(self) -> str:
         return self.spark.checkpoint_dir or f"{self.storage.root.rstrip('/')}/_scratch/checkpoints"
 
-    def resolve_conf_file(self, relative: str) -> Path:
-        """Find a file referenced by the profile: beside it first, then in packaged ``conf/``."""
+    def resolve_conf_file(self, relative: str) -> Path | Traversable:
+        """Find a file referenced by the profile: beside it first, then in packaged ``conf/``.
+
+        A packaged file is returned as a ``Traversable`` (read it with ``read_text``): when
+        the project runs from a zip (``spark-submit --py-files``) it is no real file.
+        """
         beside = Path(self.conf_dir, relative)
         if beside.is_file():
             return beside
-        packaged = Path(str(resources.files("conf").joinpath(relative)))
+        packaged = resources.files("conf").joinpath(relative)
         if packaged.is_file():
             return packaged
         raise BadConfigError(f"config file {relative!r} not found in {self.conf_dir!r} or conf/")
@@ -236,9 +241,12 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def default_profile() -> Path:
-    """The embedded default profile, ``conf/local.yaml``, wherever the package is installed."""
-    return Path(str(resources.files("conf").joinpath("local.yaml")))
+def default_profile() -> Path | Traversable:
+    """The embedded default profile, ``conf/local.yaml``, wherever the package is installed.
+
+    A ``Path`` for an installed or source tree, a ``Traversable`` inside a zip.
+    """
+    return resources.files("conf").joinpath("local.yaml")
 
 
 def load_config(
@@ -254,7 +262,7 @@ def load_config(
         BadConfigError: the file is missing or not YAML, a key is unknown, a required
             value is missing or has the wrong type, or an environment reference is unset.
     """
-    profile = Path(path) if path else default_profile()
+    profile: Path | Traversable = Path(path) if path else default_profile()
     if not profile.is_file():
         raise BadConfigError(f"config file {str(profile)!r} does not exist")
     try:

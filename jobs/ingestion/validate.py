@@ -3,7 +3,7 @@
 Pure DataFrame transforms. CSV tables arrive as raw text lines (so the original line
 can be kept in quarantine's ``_raw``), Parquet tables as typed records (their ``_raw``
 is the record as JSON). Both are brought to one shape: ``_raw``, ``_source_file``,
-``_fields_ok`` (the line has as many fields as the header) and one string column per delivered
+``_utf8_ok`` and ``_fields_ok`` (the line is valid UTF-8 and has as many fields as the header) and one string column per delivered
 column; :func:`validate` then types every column and gives each row either no
 ``_reason`` or the first reason it fails, as ``CODE`` or ``CODE:column``.
 """
@@ -27,7 +27,6 @@ QUARANTINE_SCHEMA = T.StructType(
         T.StructField("_ingest_batch", T.StringType(), True),
     ]
 )
-REPLACEMENT_CHAR = "\ufffd"
 EARLIEST_DATE = date(1900, 1, 1)
 _QUOTED_FIELD = r'"(?:[^"]|"")*"'
 
@@ -46,9 +45,12 @@ def csv_records(lines: DataFrame, header: list[str], sep: str) -> DataFrame:
         {"sep": sep, "quote": '"', "escape": '"', "mode": "PERMISSIVE"},
     )
     fields = F.size(F.split(F.regexp_replace("value", _QUOTED_FIELD, ""), re.escape(sep), -1))
+    # Spark's text source does not check UTF-8: flag bad bytes here, and keep the raw
+    # line with them replaced by U+FFFD so quarantine holds valid text.
     return lines.select(
-        F.col("value").alias("_raw"),
+        F.make_valid_utf8("value").alias("_raw"),
         "_source_file",
+        F.is_valid_utf8("value").alias("_utf8_ok"),
         (fields == len(header)).alias("_fields_ok"),
         *[parsed.getField(f"c{i}").alias(name) for i, name in enumerate(header)],
     )
@@ -59,6 +61,7 @@ def parquet_records(records: DataFrame, present: list[str]) -> DataFrame:
     return records.select(
         F.to_json(F.struct(*[F.col(c) for c in present])).alias("_raw"),
         "_source_file",
+        F.lit(True).alias("_utf8_ok"),
         F.lit(True).alias("_fields_ok"),
         *[F.col(c).cast("string").alias(c) for c in present],
     )
@@ -121,7 +124,7 @@ def validate(records: DataFrame, spec: TableSpec, today: date) -> DataFrame:
     """
     raw = F.col("_raw")
     row_reason = (
-        F.when(raw.contains(REPLACEMENT_CHAR), F.lit("INVALID_ENCODING"))
+        F.when(~F.col("_utf8_ok"), F.lit("INVALID_ENCODING"))
         .when(F.trim(raw) == "", F.lit("EMPTY_LINE"))
         .when(~F.col("_fields_ok"), F.lit("COLUMN_COUNT"))
     )

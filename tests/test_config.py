@@ -1,0 +1,76 @@
+"""Configuration loading: profiles, overrides, environment references, validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jobs.config import load_config
+from jobs.errors import BadConfigError
+
+
+def test_default_profile_is_the_embedded_local_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DTSEN_WAREHOUSE", raising=False)
+    monkeypatch.delenv("SPARK_MASTER", raising=False)
+    cfg = load_config(None)
+    assert cfg.profile == "local"
+    assert cfg.spark.master == "local[2]"
+    assert cfg.storage.root == "warehouse"
+    assert cfg.input == "data/synthetic"
+    assert cfg.tracking_uri == f"sqlite:///{Path('warehouse').resolve()}/mlflow.db"
+    assert cfg.checkpoint_dir == "warehouse/_scratch/checkpoints"
+
+
+def test_overrides_input_and_warehouse_take_precedence(tmp_path: Path) -> None:
+    cfg = load_config(
+        None,
+        ["generate.individuals=1234", "generate.dirt.name_typo=0.5", "spark.shuffle_partitions=3"],
+        input_dir="/data/delivery-2025Q2/",
+        warehouse=str(tmp_path),
+    )
+    assert cfg.generate.individuals == 1234
+    assert cfg.generate.dirt.name_typo == 0.5
+    assert cfg.spark.shuffle_partitions == 3
+    assert cfg.input == "/data/delivery-2025Q2"
+    assert cfg.storage.root == str(tmp_path)
+
+
+def test_unknown_key_is_named() -> None:
+    with pytest.raises(BadConfigError, match=r"generate\.individu: unknown key"):
+        load_config(None, ["generate.individu=10"])
+
+
+def test_wrong_type_is_named() -> None:
+    with pytest.raises(BadConfigError, match=r"generate\.individuals: .*got 'many'"):
+        load_config(None, ["generate.individuals=many"])
+
+
+def test_cluster_profile_requires_the_warehouse(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DTSEN_WAREHOUSE", raising=False)
+    with pytest.raises(BadConfigError, match="storage.root: environment variable DTSEN_WAREHOUSE"):
+        load_config("conf/cluster.yaml")
+
+
+def test_cluster_profile_reads_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DTSEN_WAREHOUSE", "s3a://bucket/dtsen")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow:5000")
+    cfg = load_config("conf/cluster.yaml")
+    assert cfg.spark.master is None
+    assert cfg.storage.root == "s3a://bucket/dtsen"
+    assert cfg.tracking_uri == "http://mlflow:5000"
+
+
+def test_remote_warehouse_needs_a_tracking_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfg = load_config("conf/cluster.yaml", warehouse="hdfs:///dtsen")
+    with pytest.raises(BadConfigError, match="mlflow.tracking_uri: required"):
+        _ = cfg.tracking_uri
+
+
+def test_missing_file_and_bad_coverage(tmp_path: Path) -> None:
+    with pytest.raises(BadConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    cfg = load_config(None, ["generate.coverage.RPD=0.9"])
+    with pytest.raises(BadConfigError, match="must sum to 1"):
+        cfg.generate.coverage.shares()
