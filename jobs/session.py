@@ -45,13 +45,31 @@ def delta_jars() -> list[str]:
     return jars
 
 
+def _submitted_conf() -> dict[str, str]:
+    """Settings spark-submit passed to this driver, or {} when Python starts the JVM.
+
+    Reading SparkConf would start a JVM before the builder's settings (driver memory)
+    apply, so it is only read when spark-submit already started one: then PySpark
+    connects to it through PYSPARK_GATEWAY_PORT.
+    """
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        return {}
+    from pyspark import SparkConf
+
+    return dict(SparkConf().getAll())
+
+
 def configure_builder(builder: SparkSession.Builder, cfg: Config) -> SparkSession.Builder:
     """Add the project's settings to a builder and return it (like Delta's pip helper)."""
     local = bool(cfg.spark.master and cfg.spark.master.startswith("local"))
-    jars = [splink_jar(), *delta_jars()]
+    submitted = _submitted_conf()
+    # Under spark-submit, keep its --jars/--packages and --name: add to them, never replace.
+    jars = [j for j in submitted.get("spark.jars", "").split(",") if j]
+    jars += [j for j in (splink_jar(), *delta_jars()) if j not in jars]
+    if "spark.app.name" not in submitted:
+        builder = builder.appName(cfg.spark.app_name)
     builder = (
-        builder.appName(cfg.spark.app_name)
-        .config("spark.jars", ",".join(jars))
+        builder.config("spark.jars", ",".join(jars))
         .config("spark.sql.session.timeZone", "UTC")
         # delta-rs and other Delta readers expect INT64 microsecond timestamps, not INT96.
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
