@@ -98,6 +98,9 @@ class DirtConfig(_Strict):
     kk_stale: float = 0.08
     """Per family and source: the source carries an older KK number."""
     dukcapil_date_disagrees_nik: float = 0.005
+    dukcapil_sex_disagrees_nik: float = 0.001
+    dukcapil_unregistered: float = 0.004
+    """Persons whose Dukcapil record is missing from the extract (their NIK is unknown)."""
     dukcapil_ganda: float = 0.003
     """Persons who also hold an older, retired (GANDA) NIK record."""
     deceased: float = 0.008

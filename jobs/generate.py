@@ -70,9 +70,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     regions = build_regions(gen.seed, gen.poverty_line, gen.log_pce_sd)
     ctx = build_context(gen, regions)
     per_chunk = int(gen.families_per_chunk * 3.07)
-    pop = generate(spark, ctx, chunk_plan(gen.individuals, per_chunk))
-    pop = family_context(assign_identifiers(pop)).persist(StorageLevel.DISK_ONLY)
+    # Generated once: identifier windows and joins read it several times.
+    raw = generate(spark, ctx, chunk_plan(gen.individuals, per_chunk)).persist(
+        StorageLevel.DISK_ONLY
+    )
+    raw.count()
+    pop = family_context(assign_identifiers(raw)).persist(StorageLevel.DISK_ONLY)
     persons = pop.count()
+    raw.unpersist()
     log.info("population: %d persons in %.0f s", persons, time.monotonic() - started)
 
     step = time.monotonic()

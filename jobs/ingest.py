@@ -28,6 +28,7 @@ from jobs.config import Config
 from jobs.delivery import DeliveredFile, Delivery
 from jobs.errors import BadDeliveryError
 from jobs.ingestion.mapping import SourceMapping, TableSpec, load_mapping
+from jobs.ingestion.report import reason_counts
 from jobs.ingestion.validate import (
     QUARANTINE_SCHEMA,
     accepted,
@@ -150,12 +151,9 @@ def ingest_table(
     storage.write(bad, f"quarantine/{name}", partition_by=[BATCH_COLUMN], replace_where=where)
     reasons: dict[str, int] = {}
     if validated is not None:
-        reasons = {
-            r["reason"] or "OK": r["n"]
-            for r in validated.groupBy(F.split("_reason", ":")[0].alias("reason"))
-            .agg(F.count(F.lit(1)).alias("n"))
-            .collect()
-        }
+        for row in reason_counts(validated).collect():
+            key = row["reason"] or "OK"
+            reasons[key] = reasons.get(key, 0) + row["rows"]
         validated.unpersist()
     # Accepted and quarantined are counted in the written tables, not in memory, so
     # the accounting checks what really landed.

@@ -81,7 +81,8 @@ def test_nik_parts_encode_birth_date_and_sex(big_chunk) -> None:
     born = pd.to_datetime(big_chunk["tanggal_lahir"])
     day = big_chunk["nik_date"].str[:2].astype(int)
     women = big_chunk["jenis_kelamin"] == 2
-    assert (day[women] > 40).all() and (day[~women] <= 31).all()
+    # A few NIKs were issued with the other sex's day encoding.
+    assert (day[women] > 40).mean() > 0.99 and (day[~women] <= 31).mean() > 0.99
     agrees = (day - np.where(women, 40, 0) == born.dt.day) & (
         big_chunk["nik_date"].str[2:4].astype(int) == born.dt.month
     )
@@ -279,7 +280,8 @@ def test_generated_delivery_follows_the_contract_and_ingests(
     assert penduduk.select("NIK").distinct().count() == penduduk.count()
     truth = spark.read.parquet(str(out / "_truth" / "individu"))
     assert truth.columns == ["sumber", "id_record", "person_id"]
-    assert truth.where("sumber = 'dukcapil'").select("person_id").distinct().count() == 1500
+    # A few people's Dukcapil records are missing from the extract.
+    assert 1480 <= truth.where("sumber = 'dukcapil'").select("person_id").distinct().count() < 1500
 
     cfg = test_config.model_copy(update={"input": str(out)})
     storage = Storage(spark, str(tmp_path / "wh"))

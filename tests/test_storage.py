@@ -269,3 +269,17 @@ def _as_dicts(rows: list[tuple]) -> list[dict]:
 
 def _sorted_rows(table: pa.Table) -> list[dict]:
     return sorted(table.select(SCHEMA.fieldNames()).to_pylist(), key=lambda r: r["id"])
+
+
+def test_partition_column_with_leading_underscore(storage: Storage, spark: SparkSession) -> None:
+    """Ingest partitions by ``_ingest_batch``: its folders must not be taken for hidden ones."""
+    df = frame(spark, FIRST).withColumnRenamed("batch", "_ingest_batch")
+    storage.write(df, TABLE, partition_by=["_ingest_batch"])
+    storage.write(
+        frame(spark, SECOND).withColumnRenamed("batch", "_ingest_batch"),
+        TABLE,
+        partition_by=["_ingest_batch"],
+        replace_where={"_ingest_batch": "2025-02"},
+    )
+    expected = frame(spark, FIRST + SECOND).withColumnRenamed("batch", "_ingest_batch")
+    assert_rows(storage.read(TABLE).select(*expected.columns), expected)

@@ -430,11 +430,16 @@ def _add_identity(
     corrected = rng.random(n) < d["dukcapil_date_disagrees_nik"]
     shift = pd.to_timedelta(rng.choice([-400, -31, -2, 3, 60, 365], n), unit="D")
     nik_date = born.where(~corrected, born + shift)
-    frame["nik_date"] = nik_date.dt.strftime("%d%m%y")
+    # A few NIKs were issued with the wrong sex: the +40 on the day does not match.
+    nik_female = (frame["jenis_kelamin"].to_numpy() == 2) ^ (
+        rng.random(n) < d["dukcapil_sex_disagrees_nik"]
+    )
     frame["nik_date"] = [
-        f"{int(s[:2]) + (40 if sex == 2 else 0):02d}{s[2:]}"
-        for s, sex in zip(frame["nik_date"], frame["jenis_kelamin"], strict=True)
+        f"{int(s[:2]) + (40 if female else 0):02d}{s[2:]}"
+        for s, female in zip(nik_date.dt.strftime("%d%m%y"), nik_female, strict=True)
     ]
+    # Some people hold a NIK but their Dukcapil record is missing from the extract.
+    frame["in_dukcapil"] = rng.random(n) >= d["dukcapil_unregistered"]
     frame["has_ganda"] = rng.random(n) < d["dukcapil_ganda"]
     frame["ganda_prefix"] = ctx.desa_codes[_random_desa(rng, ctx, prov_of)]
     frame["ganda_prefix"] = frame["ganda_prefix"].str[:6]

@@ -83,7 +83,7 @@ def dukcapil_penduduk(pop: DataFrame) -> DataFrame:
         "NO_RW": F.col("rw"),
         "KODE_WILAYAH": F.col("kode_wilayah"),
     }
-    people = registry(pop)
+    people = registry(pop).where("in_dukcapil")
     current = people.select(
         F.col("nik").alias("NIK"),
         *[c.alias(k) for k, c in base.items()],
@@ -327,11 +327,12 @@ def susenas_individu(sus: DataFrame) -> DataFrame:
 
 def truth_individu(pop: DataFrame) -> DataFrame:
     people = registry(pop)
+    registered = people.where("in_dukcapil")
     parts = [
-        people.select(
+        registered.select(
             F.lit("dukcapil").alias("sumber"), F.col("nik").alias("id_record"), "person_id"
         ),
-        people.where("nik_ganda IS NOT NULL").select(
+        registered.where("nik_ganda IS NOT NULL").select(
             F.lit("dukcapil").alias("sumber"), F.col("nik_ganda").alias("id_record"), "person_id"
         ),
     ]
@@ -350,9 +351,10 @@ def truth_individu(pop: DataFrame) -> DataFrame:
 def truth_keluarga(pop: DataFrame) -> DataFrame:
     people = registry(pop)
     parts = [
-        people.where("position = 0").select(
-            F.lit("dukcapil").alias("sumber"), F.col("no_kk").alias("id_keluarga"), "family_id"
-        )
+        # A KK is in Dukcapil when any of its members is (heads may be unregistered).
+        people.where("in_dukcapil")
+        .select(F.lit("dukcapil").alias("sumber"), F.col("no_kk").alias("id_keluarga"), "family_id")
+        .distinct()
     ]
     for s, name in (("r", "regsosek"), ("p", "p3ke"), ("d", "dtks")):
         parts.append(

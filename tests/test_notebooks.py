@@ -1,0 +1,50 @@
+"""Every notebook runs top to bottom on tiny data, so none of them rots."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from jobs.delivery import Delivery
+from jobs.ingest import ingest_table
+from jobs.ingestion.mapping import load_mapping
+from jobs.storage import Storage
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+@pytest.fixture()
+def tiny_warehouse(spark, test_config, tmp_path: Path) -> Path:
+    """A warehouse with one ingested table holding one good and one bad row."""
+    delivery = tmp_path / "delivery" / "referensi"
+    delivery.mkdir(parents=True)
+    (delivery / "ump.csv").write_text("kode_prov,ump\n11,3685615\n12,banyak\n", encoding="utf-8")
+    mapping = load_mapping(test_config.resolve_conf_file(test_config.ingest.sources))
+    storage = Storage(spark, str(tmp_path / "warehouse"))
+    ingest_table(
+        spark,
+        storage,
+        Delivery(spark, str(tmp_path / "delivery")),
+        "referensi_ump",
+        mapping.tables["referensi_ump"],
+        "b1",
+        dt.date(2025, 6, 30),
+    )
+    return tmp_path / "warehouse"
+
+
+@pytest.mark.slow
+def test_ingest_overview_runs(tiny_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DTSEN_WAREHOUSE", str(tiny_warehouse))
+    monkeypatch.setenv("SPARK_MASTER", "local[1]")
+    notebook = nbformat.read(NOTEBOOKS / "ingest_overview.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=300, resources={"metadata": {"path": os.getcwd()}}).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+    assert "referensi_ump" in text
+    assert "NOT_A_NUMBER" in text
