@@ -1,6 +1,6 @@
 """Run a command and report its wall time and the peak memory of its whole process tree.
 
-    python benchmarks/measure.py --label generate-1M -- python -m jobs.generate --individuals 1000000
+    python benchmarks/measure.py --label gen-1M -- python -m jobs.generate --individuals 1000000
 
 A Spark run is a Python driver, a JVM and Python workers: the peak that matters is
 the sum of their resident memory, sampled from /proc every half second (Linux only).

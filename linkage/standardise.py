@@ -12,24 +12,114 @@ from pyspark.sql import functions as F
 
 # Tokens stripped from the front of a name: pilgrimage, academic and address titles,
 # nobility and ranks. Not ANDI, I, NI, BIN, BINTI, BR: those are part of names.
-FRONT_TITLES = (
-    "H HJ HAJI HAJJAH KH UST USTADZ USTADZAH DRS DRA DR DRG DRH IR PROF NY NYONYA TN TUAN "
-    "SDR SDRI BPK BAPAK IBU ALM ALMH ALMARHUM ALMARHUMAH R RA RM RR RADEN TGK TEUNGKU "
-    "AIPTU AIPDA BRIPKA BRIGPOL BRIPDA AKBP AKP KOMPOL SERKA SERMA SERTU KOPDA PRATU "
-    "LETKOL KAPTEN MAYOR KOL"
-).split()
+FRONT_TITLES = [
+    "H",
+    "HJ",
+    "HAJI",
+    "HAJJAH",
+    "KH",
+    "UST",
+    "USTADZ",
+    "USTADZAH",
+    "DRS",
+    "DRA",
+    "DR",
+    "DRG",
+    "DRH",
+    "IR",
+    "PROF",
+    "NY",
+    "NYONYA",
+    "TN",
+    "TUAN",
+    "SDR",
+    "SDRI",
+    "BPK",
+    "BAPAK",
+    "IBU",
+    "ALM",
+    "ALMH",
+    "ALMARHUM",
+    "ALMARHUMAH",
+    "R",
+    "RA",
+    "RM",
+    "RR",
+    "RADEN",
+    "TGK",
+    "TEUNGKU",
+    "AIPTU",
+    "AIPDA",
+    "BRIPKA",
+    "BRIGPOL",
+    "BRIPDA",
+    "AKBP",
+    "AKP",
+    "KOMPOL",
+    "SERKA",
+    "SERMA",
+    "SERTU",
+    "KOPDA",
+    "PRATU",
+    "LETKOL",
+    "KAPTEN",
+    "MAYOR",
+    "KOL",
+]
 # Academic degrees written after a name without a comma (after a comma all is dropped).
-DEGREES = (
-    "SPD SPDI SE SH SAG SKOM SSOS SIP SKEP SKM SFARM SPSI SHUT SSI SAK SKES AMD AMAPD "
-    "MPD MSI MM MH MKES MKOM MAG MHUM LC PHD MBA SPPD SPOG APT"
-).split()
+DEGREES = [
+    "SPD",
+    "SPDI",
+    "SE",
+    "SH",
+    "SAG",
+    "SKOM",
+    "SSOS",
+    "SIP",
+    "SKEP",
+    "SKM",
+    "SFARM",
+    "SPSI",
+    "SHUT",
+    "SSI",
+    "SAK",
+    "SKES",
+    "AMD",
+    "AMAPD",
+    "MPD",
+    "MSI",
+    "MM",
+    "MH",
+    "MKES",
+    "MKOM",
+    "MAG",
+    "MHUM",
+    "LC",
+    "PHD",
+    "MBA",
+    "SPPD",
+    "SPOG",
+    "APT",
+]
 # Abbreviations and variants of whole tokens -> canonical token.
 TOKEN_MAP = {
     **dict.fromkeys(
-        (
-            "M MHD MOH MOCH MOCHAMAD MOCHAMMAD MOHAMAD MOHAMMAD MOHAMMED MUH MUHAMAD "
-            "MUHAMMED MUCHAMAD MUCHAMMAD"
-        ).split(),
+        [
+            "M",
+            "MHD",
+            "MOH",
+            "MOCH",
+            "MOCHAMAD",
+            "MOCHAMMAD",
+            "MOHAMAD",
+            "MOHAMMAD",
+            "MOHAMMED",
+            "MUH",
+            "MUHAMAD",
+            "MUHAMMED",
+            "MUCHAMAD",
+            "MUCHAMMAD",
+        ],
         "MUHAMMAD",
     ),
     "ABD": "ABDUL",

@@ -152,7 +152,10 @@ def test_part_files_with_semicolons_and_headers(spark, storage, tmp_path, mappin
         "D1_TEMPAT_BERTEDUH;D2_KK_BEKERJA;D3_KHAWATIR_MAKAN;D4_PANGAN_GT50;D5_BELI_PAKAIAN;"
         "D6_LANTAI_TANAH;D7_DINDING_BAMBU;D8_BAB_SENDIRI;D9_LISTRIK_450;PKH;SEMBAKO;PBI"
     )
-    part1 = "D1;F1;3201015005900002;3201010101100001;SITI;P;10-05-1990;2;3201010001;JL. MAWAR NO. 3 RT 001/RW 002;1;1;0;0;1;0;0;1;0;1;1;1"
+    part1 = (
+        "D1;F1;3201015005900002;3201010101100001;SITI;P;10-05-1990;2;3201010001;"
+        "JL. MAWAR NO. 3 RT 001/RW 002;1;1;0;0;1;0;0;1;0;1;1;1"
+    )
     part2 = 'D2;F1;;;"ANI; S.E.";X;31-12-1999;3;3201010001;JL. MAWAR;1;1;0;0;1;0;0;1;0;1;1;1'
     _write(tmp_path / "d" / "dtks" / "dtks" / "part-00000.csv", f"{header}\n{part1}\n".encode())
     _write(tmp_path / "d" / "dtks" / "dtks" / "part-00001.csv", f"{header}\n{part2}\n".encode())

@@ -17,7 +17,7 @@ def reason_counts(rows: DataFrame) -> DataFrame:
     """
     parts = F.split(F.col("_reason"), ":")
     return (
-        rows.groupBy(parts[0].alias("reason"), F.element_at(parts, 2).alias("column"))
+        rows.groupBy(parts[0].alias("reason"), F.try_element_at(parts, F.lit(2)).alias("column"))
         .agg(F.count(F.lit(1)).alias("rows"))
         .orderBy(F.desc("rows"), "reason", "column")
     )

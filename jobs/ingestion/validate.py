@@ -3,9 +3,9 @@
 Pure DataFrame transforms. CSV tables arrive as raw text lines (so the original line
 can be kept in quarantine's ``_raw``), Parquet tables as typed records (their ``_raw``
 is the record as JSON). Both are brought to one shape: ``_raw``, ``_source_file``,
-``_utf8_ok`` and ``_fields_ok`` (the line is valid UTF-8 and has as many fields as the header) and one string column per delivered
-column; :func:`validate` then types every column and gives each row either no
-``_reason`` or the first reason it fails, as ``CODE`` or ``CODE:column``.
+``_utf8_ok`` and ``_fields_ok`` (valid UTF-8; as many fields as the header) and one
+string column per delivered column; :func:`validate` then types every column and
+gives each row either no ``_reason`` or the first reason it fails (``CODE[:column]``).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def spark_schema(frame: pd.DataFrame) -> T.StructType:
     for name, dtype in frame.dtypes.items():
         if name in _DATE_COLUMNS:
             kind: T.DataType = T.DateType()
-        elif dtype == bool:
+        elif dtype == np.bool_:
             kind = T.BooleanType()
         elif dtype == np.int32:
             kind = T.IntegerType()

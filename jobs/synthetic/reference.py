@@ -118,7 +118,7 @@ def load_names() -> dict:
 
 
 def _split_total(total: int, weights: np.ndarray, minimum: int) -> np.ndarray:
-    """Integer allocation of ``total`` proportional to ``weights`` with a floor (largest remainder)."""
+    """Integer split of ``total`` proportional to ``weights``, with a floor (largest remainder)."""
     raw = weights / weights.sum() * (total - minimum * len(weights))
     base = np.floor(raw).astype(int)
     order = np.argsort(-(raw - base), kind="stable")

@@ -1,0 +1,116 @@
+"""The canonical person record: every source's persons in one shape, standardised.
+
+One row per source person record with ``uid`` = ``<sumber>:<id_record>``. Which columns
+feed which field is configuration (``conf/linkage.yaml``), not code per source.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from linkage.standardise import address_parts, day_month_swapped, is_default_date, name_key, name_tokens
+
+FIELDS = (
+    "id",
+    "family",
+    "nik",
+    "kk",
+    "nama",
+    "jenis_kelamin",
+    "tanggal_lahir",
+    "hubungan",
+    "kode_wilayah",
+    "alamat",
+    "rt",
+    "rw",
+    "status",
+)
+REQUIRED = ("id", "family", "nik", "nama", "jenis_kelamin", "tanggal_lahir")
+
+
+class PersonSource(BaseModel):
+    """Where a source's person fields come from (see ``conf/linkage.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    table: str
+    family_table: str | None = None
+    family_key: str | None = None
+    fields: dict[str, str]
+    sex_codes: dict[str, int]
+
+    def model_post_init(self, _context: object) -> None:
+        unknown = sorted(set(self.fields) - set(FIELDS))
+        missing = sorted(set(REQUIRED) - set(self.fields))
+        if unknown or missing:
+            raise ValueError(f"fields: unknown {unknown}, missing {missing}")
+        uses_family = any(v.startswith("keluarga.") for v in self.fields.values())
+        if uses_family and not (self.family_table and self.family_key):
+            raise ValueError("fields use keluarga.* but family_table/family_key are not set")
+
+
+def _field(spec: PersonSource, name: str) -> Column:
+    source = spec.fields.get(name)
+    if source is None:
+        return F.lit(None)
+    if source.startswith("keluarga."):
+        return F.col(f"kel.{source.split('.', 1)[1]}")
+    return F.col(f"ind.{source}")
+
+
+def source_records(
+    sumber: str, spec: PersonSource, persons: DataFrame, families: DataFrame | None
+) -> DataFrame:
+    """One source's persons in the raw canonical shape (before standardisation)."""
+    frame = persons.alias("ind")
+    if spec.family_table is not None:
+        if families is None:
+            raise ValueError(f"{sumber}: family table {spec.family_table} is required")
+        frame = frame.join(
+            families.alias("kel"),
+            F.col(f"ind.{spec.family_key}") == F.col(f"kel.{spec.family_key}"),
+            "left",
+        )
+    sex_map = F.create_map(*[F.lit(x) for k, v in spec.sex_codes.items() for x in (k, v)])
+    return frame.select(
+        F.lit(sumber).alias("sumber"),
+        _field(spec, "id").cast("string").alias("id_record"),
+        _field(spec, "family").cast("string").alias("id_keluarga"),
+        _field(spec, "nik").cast("string").alias("nik_asli"),
+        _field(spec, "kk").cast("string").alias("kk_asli"),
+        _field(spec, "nama").cast("string").alias("nama_asli"),
+        F.try_element_at(sex_map, _field(spec, "jenis_kelamin").cast("string")).cast("int").alias(
+            "jenis_kelamin"
+        ),
+        _field(spec, "tanggal_lahir").cast("date").alias("tanggal_lahir"),
+        _field(spec, "hubungan").cast("int").alias("hubungan"),
+        _field(spec, "kode_wilayah").cast("string").alias("kode_wilayah"),
+        _field(spec, "alamat").cast("string").alias("alamat_asli"),
+        _field(spec, "rt").cast("int").alias("rt_kolom"),
+        _field(spec, "rw").cast("int").alias("rw_kolom"),
+        _field(spec, "status").cast("string").alias("status_dukcapil"),
+    )
+
+
+def standardise(records: DataFrame) -> DataFrame:
+    """Add the standardised fields every later step compares and blocks on."""
+    tokens = name_tokens(F.col("nama_asli"))
+    address = address_parts(F.col("alamat_asli"))
+    return (
+        records.withColumn("uid", F.concat_ws(":", "sumber", "id_record"))
+        .withColumn("nama_token", tokens)
+        .withColumn("nama", F.array_join("nama_token", " "))
+        .withColumn("nama_kunci", name_key(F.col("nama_token")))
+        .withColumn("nama_depan", F.element_at("nama_token", 1))
+        .withColumn("tgl_default", is_default_date(F.col("tanggal_lahir")))
+        .withColumn("tgl_tukar", day_month_swapped(F.col("tanggal_lahir")))
+        .withColumn("tahun_lahir", F.year("tanggal_lahir"))
+        .withColumn("alamat", address.getField("alamat"))
+        .withColumn("rt", F.coalesce("rt_kolom", address.getField("rt")))
+        .withColumn("rw", F.coalesce("rw_kolom", address.getField("rw")))
+        .withColumn("kode_kab", F.substring("kode_wilayah", 1, 4))
+        .withColumn("kode_kec", F.substring("kode_wilayah", 1, 7))
+        .drop("rt_kolom", "rw_kolom")
+    )
