@@ -150,6 +150,24 @@ class IngestConfig(_Strict):
     """Batch id written to ``_ingest_batch``; ``None`` derives it from the delivery's files."""
 
 
+class LinkageConfig(_Strict):
+    sources: str = "linkage.yaml"
+    """Person field mapping per source, relative to the profile's folder or packaged conf/."""
+    match_threshold: float = 0.95
+    """Pairs at or above this match probability are linked."""
+    review_threshold: float = 0.5
+    """Pairs from here up to ``match_threshold`` go to ``gold/review_pasangan``."""
+    u_max_pairs: float = 2_000_000
+    """Random pairs for Splink's u estimation."""
+    training_fraction: float = 1.0
+    """Share of kab/kota (whole regions, so matches stay together) used to train the model."""
+    seed: int = 42
+    id_salt: str = "dtsen"
+    """Secret mixed into DTSEN ids; set it per deployment (e.g. from the environment)."""
+    model_dir: str | None = None
+    """Where model JSON and charts go; default ``<storage.root>/models/linkage``."""
+
+
 class Config(_Strict):
     profile: str
     input: str = "data/synthetic"
@@ -159,6 +177,7 @@ class Config(_Strict):
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
+    linkage: LinkageConfig = Field(default_factory=LinkageConfig)
     conf_dir: str = ""
     """Folder of the profile file, for resolving relative references (set by the loader)."""
 
@@ -178,6 +197,10 @@ class Config(_Strict):
                 f"({root!r}); SQLite needs a local file"
             )
         return f"sqlite:///{Path(root).resolve()}/mlflow.db"
+
+    @property
+    def linkage_model_dir(self) -> str:
+        return self.linkage.model_dir or f"{self.storage.root.rstrip('/')}/models/linkage"
 
     @property
     def checkpoint_dir(self) -> str:

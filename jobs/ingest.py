@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -42,6 +42,7 @@ from jobs.storage import Storage, open_storage
 
 log = logging.getLogger("dtsen.ingest")
 BATCH_COLUMN = "_ingest_batch"
+BATCHES_TABLE = "meta/ingest_batch"
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,25 @@ def ingest(spark: SparkSession, cfg: Config, storage: Storage) -> list[TableRepo
             time.monotonic() - started,
         )
         reports.append(report)
+    # Later stages read the newest batch recorded here (unless ingest.batch names one).
+    stamp = spark.createDataFrame(
+        [(batch, cfg.input, datetime.now(UTC))],
+        "batch string, input string, ingested_at timestamp",
+    )
+    storage.write(
+        stamp, BATCHES_TABLE, mode="append" if storage.exists(BATCHES_TABLE) else "overwrite"
+    )
     return reports
+
+
+def latest_batch(storage: Storage, cfg: Config) -> str:
+    """The batch later stages read: ``ingest.batch`` if set, else the newest ingested."""
+    if cfg.ingest.batch:
+        return cfg.ingest.batch
+    if not storage.exists(BATCHES_TABLE):
+        raise BadDeliveryError(f"no ingested batch in {storage.root}: run the ingest job first")
+    newest = storage.read(BATCHES_TABLE).orderBy(F.desc("ingested_at"), F.desc("batch")).first()
+    return newest["batch"]
 
 
 def format_reports(reports: list[TableReport]) -> str:

@@ -104,8 +104,21 @@ def build_session(cfg: Config) -> SparkSession:
     spark = configure_builder(SparkSession.builder, cfg).getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     spark.sparkContext.setCheckpointDir(cfg.checkpoint_dir)
+    register_similarity_functions(spark)
     log.info("spark %s master=%s", spark.version, spark.sparkContext.master)
     return spark
+
+
+def register_similarity_functions(spark: SparkSession) -> None:
+    """Register the JAR's string similarity functions (jaro_winkler, ...) for SQL use.
+
+    The same names Splink registers, so linkage code can use them in plain Spark
+    expressions (e.g. the deterministic NIK pass) before any Splink linker exists.
+    """
+    from splink.internals.spark.jar_location import get_scala_udfs
+
+    for name, java_class, return_type in get_scala_udfs():
+        spark.udf.registerJavaFunction(name, java_class, return_type)
 
 
 def has_delta_classes(spark: SparkSession) -> bool:

@@ -10,7 +10,14 @@ from pydantic import BaseModel, ConfigDict
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from linkage.standardise import address_parts, day_month_swapped, is_default_date, name_key, name_tokens
+from linkage.standardise import (
+    address_parts,
+    day_month_swapped,
+    is_default_date,
+    name_key,
+    name_tokens,
+)
+from linkage.variables import MEMBER_VARIABLES
 
 FIELDS = (
     "id",
@@ -40,12 +47,17 @@ class PersonSource(BaseModel):
     family_key: str | None = None
     fields: dict[str, str]
     sex_codes: dict[str, int]
+    variables: dict[str, str] = {}
+    """Member welfare variables the source holds: canonical name -> column."""
 
     def model_post_init(self, _context: object) -> None:
         unknown = sorted(set(self.fields) - set(FIELDS))
         missing = sorted(set(REQUIRED) - set(self.fields))
         if unknown or missing:
             raise ValueError(f"fields: unknown {unknown}, missing {missing}")
+        unknown_vars = sorted(set(self.variables) - set(MEMBER_VARIABLES))
+        if unknown_vars:
+            raise ValueError(f"variables: unknown {unknown_vars}")
         uses_family = any(v.startswith("keluarga.") for v in self.fields.values())
         if uses_family and not (self.family_table and self.family_key):
             raise ValueError("fields use keluarga.* but family_table/family_key are not set")
@@ -81,9 +93,9 @@ def source_records(
         _field(spec, "nik").cast("string").alias("nik_asli"),
         _field(spec, "kk").cast("string").alias("kk_asli"),
         _field(spec, "nama").cast("string").alias("nama_asli"),
-        F.try_element_at(sex_map, _field(spec, "jenis_kelamin").cast("string")).cast("int").alias(
-            "jenis_kelamin"
-        ),
+        F.try_element_at(sex_map, _field(spec, "jenis_kelamin").cast("string"))
+        .cast("int")
+        .alias("jenis_kelamin"),
         _field(spec, "tanggal_lahir").cast("date").alias("tanggal_lahir"),
         _field(spec, "hubungan").cast("int").alias("hubungan"),
         _field(spec, "kode_wilayah").cast("string").alias("kode_wilayah"),
@@ -91,6 +103,12 @@ def source_records(
         _field(spec, "rt").cast("int").alias("rt_kolom"),
         _field(spec, "rw").cast("int").alias("rw_kolom"),
         _field(spec, "status").cast("string").alias("status_dukcapil"),
+        *[
+            (F.col(f"ind.{spec.variables[v]}") if v in spec.variables else F.lit(None))
+            .cast("int")
+            .alias(v)
+            for v in MEMBER_VARIABLES
+        ],
     )
 
 

@@ -13,36 +13,8 @@ from pyspark.sql import functions as F
 
 from jobs.synthetic.assemble import csv_lines, nullable_code, written_kk, written_nik, yes_no
 from jobs.synthetic.reference import Regions
-from jobs.synthetic.welfare import ASSETS, LIVESTOCK
+from linkage.variables import FAMILY_VARIABLES, HOUSING_VARIABLES, MEMBER_VARIABLES
 
-REGSOSEK_FAMILY_VARS = [
-    "jumlah_keluarga_dalam_rumah",
-    "status_bangunan",
-    "luas_lantai",
-    "lantai",
-    "dinding",
-    "atap",
-    "air_minum",
-    "penerangan",
-    "daya_listrik",
-    "bahan_bakar",
-    "fasilitas_bab",
-    "kloset",
-    "pembuangan_tinja",
-    *ASSETS,
-    *LIVESTOCK,
-]
-MEMBER_VARS = [
-    "status_kawin",
-    "partisipasi_sekolah",
-    "pendidikan",
-    "bekerja",
-    "lapangan_usaha",
-    "status_pekerjaan",
-    "punya_usaha",
-    "disabilitas",
-    "penyakit_kronis",
-]
 P3KE_HOUSING = [
     "status_bangunan",
     "lantai",
@@ -109,9 +81,9 @@ def regsosek_keluarga(pop: DataFrame) -> DataFrame:
         "alamat": F.col("alamat_r"),
         "rt": F.col("rt"),
         "rw": F.col("rw"),
-        **{name: _value(name) for name in REGSOSEK_FAMILY_VARS[:9]},
+        **{name: _value(name) for name in HOUSING_VARIABLES},
         "id_pln": F.col("id_pln"),
-        **{name: _value(name) for name in REGSOSEK_FAMILY_VARS[9:]},
+        **{name: _value(name) for name in FAMILY_VARIABLES[len(HOUSING_VARIABLES) :]},
     }
     return csv_lines(fam, columns, ",", "r", numeric="luas_lantai", code="lantai")
 
@@ -127,7 +99,7 @@ def regsosek_individu(pop: DataFrame) -> DataFrame:
         "tempat_lahir": F.initcap(F.col("tempat_lahir")),
         "tanggal_lahir": F.col("tgl_r"),
         "hubungan_kk": F.col("hub_r"),
-        **{name: _value(name) for name in MEMBER_VARS},
+        **{name: _value(name) for name in MEMBER_VARIABLES},
     }
     return csv_lines(people, columns, ",", "r", numeric="jenis_kelamin", code="pendidikan")
 
@@ -306,7 +278,7 @@ def susenas_keluarga(sus: DataFrame) -> DataFrame:
         "kode_wilayah": F.col("kode_wilayah"),
         "bobot": F.round("bobot", 3),
         "pengeluaran_kapita": F.col("pengeluaran_kapita").cast("long"),
-        **{name: _value(name) for name in REGSOSEK_FAMILY_VARS},
+        **{name: _value(name) for name in FAMILY_VARIABLES},
     }
     return _clean_lines(households, columns)
 
@@ -317,7 +289,7 @@ def susenas_individu(sus: DataFrame) -> DataFrame:
         "jenis_kelamin": F.col("jenis_kelamin"),
         "tanggal_lahir": F.date_format("tanggal_lahir", "yyyy-MM-dd"),
         "hubungan_kk": F.col("hubungan_kk"),
-        **{name: _value(name) for name in MEMBER_VARS},
+        **{name: _value(name) for name in MEMBER_VARIABLES},
     }
     return _clean_lines(sus, columns)
 

@@ -1,0 +1,44 @@
+"""Small text files (model JSON, chart HTML) next to the warehouse, via Hadoop's FileSystem.
+
+Through the JVM so the same call writes to a local folder, HDFS, S3 or ADLS, wherever
+the warehouse is. Only for small artefacts: tables go through :mod:`jobs.storage`.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+
+def _path_and_fs(spark: SparkSession, uri: str):
+    jvm = spark._jvm  # noqa: SLF001 - the Hadoop FS API is only reachable via py4j
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return path, path.getFileSystem(spark._jsc.hadoopConfiguration())  # noqa: SLF001
+
+
+def write_text(spark: SparkSession, uri: str, text: str) -> None:
+    """Create or replace ``uri`` with ``text`` (UTF-8)."""
+    path, fs = _path_and_fs(spark, uri)
+    stream = fs.create(path, True)
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()
+
+
+def read_text(spark: SparkSession, uri: str) -> str:
+    """The whole of a small text file."""
+    path, fs = _path_and_fs(spark, uri)
+    stream = fs.open(path)
+    try:
+        size = fs.getFileStatus(path).getLen()
+        data = spark._jvm.java.io.ByteArrayOutputStream()  # noqa: SLF001
+        spark._jvm.org.apache.hadoop.io.IOUtils.copyBytes(stream, data, 65536, False)  # noqa: SLF001
+        raw = bytes(data.toByteArray())
+        return raw[:size].decode("utf-8")
+    finally:
+        stream.close()
+
+
+def exists(spark: SparkSession, uri: str) -> bool:
+    path, fs = _path_and_fs(spark, uri)
+    return bool(fs.exists(path))

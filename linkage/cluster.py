@@ -1,0 +1,124 @@
+"""From scored pairs to persons: connected components with one Dukcapil anchor each.
+
+Plain connected components chain: one wrong edge merges two people, and a shared NIK
+can merge a whole family. Active Dukcapil records are distinct people by definition
+("anchors"), so a component holding two anchors is wrong somewhere. Such components
+are re-clustered by single best links: every non-anchor record keeps only its
+strongest edge (ties broken by the neighbour's id), anchors keep none, so each new
+component is a tree with at most one anchor at its root.
+
+IDs are stable: a person's ``dtsen_individu_id`` is a salted hash of the smallest record
+``uid`` in its cluster, so the same inputs give the same IDs, and the ID reveals no NIK.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+NIK = "nik"
+PROBABILISTIC = "probabilistik"
+SINGLE = "tunggal"
+
+
+def stable_id(prefix: str, key: F.Column, salt: str) -> F.Column:
+    """``<prefix>`` + 16 hex digits of SHA-256(salt | key): deterministic, not reversible."""
+    return F.concat(
+        F.lit(prefix), F.upper(F.substring(F.sha2(F.concat_ws("|", F.lit(salt), key), 256), 1, 16))
+    )
+
+
+def _components(db_api: Any, nodes: DataFrame, edges: DataFrame) -> DataFrame:
+    clusters = cluster_pairwise_predictions_at_threshold(
+        nodes.select("unique_id"),
+        edges.select("uid_l", "uid_r", "match_probability"),
+        db_api,
+        node_id_column_name="unique_id",
+        edge_id_column_name_left="uid_l",
+        edge_id_column_name_right="uid_r",
+        threshold_match_probability=0.0,
+    )
+    return clusters.as_spark_dataframe().select("unique_id", "cluster_id")
+
+
+def _best_links(edges: DataFrame, anchors: DataFrame) -> DataFrame:
+    """Each non-anchor node's strongest edge (either direction), as ``uid_l`` -> ``uid_r``."""
+    columns = ("match_probability", "metode")
+    both = edges.select(F.col("uid_l").alias("node"), F.col("uid_r").alias("other"), *columns)
+    both = both.unionByName(
+        edges.select(F.col("uid_r").alias("node"), F.col("uid_l").alias("other"), *columns)
+    )
+    both = both.join(anchors.select(F.col("unique_id").alias("node")), "node", "left_anti")
+    # Strongest first; the neighbour's id breaks ties so the choice is deterministic.
+    order = Window.partitionBy("node").orderBy(F.desc("match_probability"), "other")
+    best = both.withColumn("_rank", F.row_number().over(order)).where("_rank = 1")
+    return best.select(F.col("node").alias("uid_l"), F.col("other").alias("uid_r"), *columns)
+
+
+def cluster_persons(
+    db_api: Any,
+    nodes: DataFrame,
+    edges: DataFrame,
+    salt: str,
+) -> DataFrame:
+    """Assign ``dtsen_individu_id`` to every node.
+
+    Args:
+        db_api: Splink's ``SparkAPI`` (its connected components run on Spark).
+        nodes: ``unique_id``, ``anchor`` (an active Dukcapil record).
+        edges: ``uid_l``, ``uid_r``, ``match_probability``, ``metode`` (already at or
+            above the match threshold; deterministic NIK edges have probability 1).
+        salt: secret mixed into the IDs.
+
+    Returns:
+        ``unique_id``, ``dtsen_individu_id``, ``match_probability`` (the record's
+        strongest kept edge; null for singletons), ``metode`` (``nik``,
+        ``probabilistik`` or ``tunggal``).
+    """
+    first = _components(db_api, nodes, edges)
+    anchors = nodes.where("anchor").select("unique_id")
+    per_cluster = first.join(anchors.withColumn("_a", F.lit(1)), "unique_id", "left")
+    conflicted = (
+        per_cluster.groupBy("cluster_id").agg(F.sum("_a").alias("_anchors")).where("_anchors > 1")
+    )
+    conflicted_nodes = first.join(conflicted, "cluster_id", "left_semi").select("unique_id")
+    left_in = edges.join(
+        conflicted_nodes.withColumnRenamed("unique_id", "uid_l"), "uid_l", "left_semi"
+    )
+    inside = left_in.join(
+        conflicted_nodes.withColumnRenamed("unique_id", "uid_r"), "uid_r", "left_semi"
+    )
+    outside = edges.join(
+        conflicted_nodes.withColumnRenamed("unique_id", "uid_l"), "uid_l", "left_anti"
+    )
+    kept_edges = outside.unionByName(_best_links(inside, anchors))
+    final = _components(db_api, nodes, kept_edges)
+
+    ids = final.groupBy("cluster_id").agg(
+        F.min("unique_id").alias("_min"), F.count(F.lit(1)).alias("_size")
+    )
+    endpoints = kept_edges.select(
+        F.col("uid_l").alias("unique_id"), "match_probability", "metode"
+    ).unionByName(
+        kept_edges.select(F.col("uid_r").alias("unique_id"), "match_probability", "metode")
+    )
+    per_node = endpoints.groupBy("unique_id").agg(
+        F.max("match_probability").alias("match_probability"),
+        F.max(F.when(F.col("metode") == NIK, 1).otherwise(0)).alias("_nik"),
+    )
+    return (
+        final.join(ids, "cluster_id")
+        .join(per_node, "unique_id", "left")
+        .select(
+            "unique_id",
+            stable_id("P", F.col("_min"), salt).alias("dtsen_individu_id"),
+            F.when(F.col("_size") > 1, F.col("match_probability")).alias("match_probability"),
+            F.when(F.col("_size") == 1, F.lit(SINGLE))
+            .when(F.col("_nik") == 1, F.lit(NIK))
+            .otherwise(F.lit(PROBABILISTIC))
+            .alias("metode"),
+        )
+    )

@@ -1,0 +1,94 @@
+"""Pairwise precision, recall and F1 of a clustering against ground truth.
+
+Pairs are never materialised: within a cluster of n records there are n(n-1)/2 pairs,
+so every figure is a sum over groups. True positives are pairs in the same predicted
+and the same true cluster: a sum over (predicted, true) groups. Per source pair (a, b)
+the count of a group is n_a * n_b (or n_a(n_a-1)/2 when a = b); per province only pairs
+of two records in that province count.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+
+def _pairs(n: Column) -> Column:
+    return n * (n - 1) / 2
+
+
+def _pairs_by_dimension(df: DataFrame, clusters: list[str], dim: str, same_only: bool) -> DataFrame:
+    counts = df.groupBy(*clusters, dim).agg(F.count(F.lit(1)).alias("n"))
+    a, b = counts.alias("a"), counts.alias("b")
+    on = [F.col(f"a.{c}") == F.col(f"b.{c}") for c in clusters]
+    on.append(
+        F.col(f"a.{dim}") == F.col(f"b.{dim}")
+        if same_only
+        else F.col(f"a.{dim}") <= F.col(f"b.{dim}")
+    )
+    joined = a.join(b, on)
+    pairs = F.when(F.col(f"a.{dim}") == F.col(f"b.{dim}"), _pairs(F.col("a.n"))).otherwise(
+        F.col("a.n") * F.col("b.n")
+    )
+    group = (
+        F.col(f"a.{dim}")
+        if same_only
+        else F.when(F.col(f"a.{dim}") == F.col(f"b.{dim}"), F.col(f"a.{dim}")).otherwise(
+            F.concat_ws("-", F.col(f"a.{dim}"), F.col(f"b.{dim}"))
+        )
+    )
+    return joined.groupBy(group.alias("kelompok")).agg(F.sum(pairs).alias("pasangan"))
+
+
+def pairwise_metrics(records: DataFrame, level: str, dim: str | None, same_only: bool) -> DataFrame:
+    """Metrics for one breakdown.
+
+    Args:
+        records: ``pred`` (predicted cluster), ``truth`` (true cluster) and the
+            dimension column, one row per record known to both.
+        level: label of the breakdown (``keseluruhan``, ``pasangan_sumber``, ``provinsi``).
+        dim: the column to break down by; None for overall figures.
+        same_only: count only pairs whose two records share the dimension value
+            (provinces); else every pair of values (source pairs).
+    """
+    data = records if dim else records.withColumn("_all", F.lit("semua"))
+    column = dim or "_all"
+    predicted = _pairs_by_dimension(data, ["pred"], column, same_only).withColumnRenamed(
+        "pasangan", "pasangan_prediksi"
+    )
+    true = _pairs_by_dimension(data, ["truth"], column, same_only).withColumnRenamed(
+        "pasangan", "pasangan_benar"
+    )
+    both = _pairs_by_dimension(data, ["pred", "truth"], column, same_only).withColumnRenamed(
+        "pasangan", "tp"
+    )
+    joined = predicted.join(true, "kelompok", "full").join(both, "kelompok", "full").fillna(0)
+    precision = F.when(F.col("pasangan_prediksi") > 0, F.col("tp") / F.col("pasangan_prediksi"))
+    recall = F.when(F.col("pasangan_benar") > 0, F.col("tp") / F.col("pasangan_benar"))
+    return joined.select(
+        F.lit(level).alias("tingkat"),
+        "kelompok",
+        F.col("pasangan_prediksi").cast("long"),
+        F.col("pasangan_benar").cast("long"),
+        F.col("tp").cast("long"),
+        precision.alias("presisi"),
+        recall.alias("recall"),
+        (2 * precision * recall / (precision + recall)).alias("f1"),
+    )
+
+
+def evaluate(records: DataFrame, entity: str) -> DataFrame:
+    """Overall, per source pair and per province metrics for ``entity`` (individu/keluarga).
+
+    Args:
+        records: ``pred``, ``truth``, ``sumber``, ``provinsi`` per record.
+    """
+    parts = [
+        pairwise_metrics(records, "keseluruhan", None, same_only=True),
+        pairwise_metrics(records, "pasangan_sumber", "sumber", same_only=False),
+        pairwise_metrics(records, "provinsi", "provinsi", same_only=True),
+    ]
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.unionByName(part)
+    return out.withColumn("entitas", F.lit(entity)).orderBy("entitas", "tingkat", "kelompok")
