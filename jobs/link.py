@@ -88,7 +88,7 @@ def link(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, object
     log.info("deterministic pass: %d source records resolved by NIK", n_resolved)
 
     # Probabilistic pass: Splink on Spark, scoring pairs with an unresolved record.
-    db_api = SparkAPI(spark_session=spark, break_lineage_method="checkpoint")
+    db_api = SparkAPI(spark_session=spark)
     table = model.model_input(recs)
     population = recs.where(anchor).count()
     registered = db_api.register(table)
@@ -125,7 +125,7 @@ def link(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, object
     assigned = cluster.cluster_persons(db_api, nodes, edges, lk.id_salt).persist(
         StorageLevel.MEMORY_AND_DISK
     )
-    linked = recs.join(assigned.withColumnRenamed("unique_id", "uid"), "uid")
+    linked = recs.join(assigned.withColumnRenamed("unique_id", "uid"), "uid").checkpoint()
     link_individu = linked.select(
         "sumber", "id_record", "dtsen_individu_id", "match_probability", "metode"
     )

@@ -32,9 +32,14 @@ def stable_id(prefix: str, key: F.Column, salt: str) -> F.Column:
 
 
 def _components(db_api: Any, nodes: DataFrame, edges: DataFrame) -> DataFrame:
+    """Connected components (Splink's iterative algorithm on Spark).
+
+    Inputs are checkpointed first: every iteration refers back to them, and with the
+    linkage's whole lineage behind them the query plans would grow out of memory.
+    """
     clusters = cluster_pairwise_predictions_at_threshold(
-        nodes.select("unique_id"),
-        edges.select("uid_l", "uid_r", "match_probability"),
+        nodes.select("unique_id").checkpoint(),
+        edges.select("uid_l", "uid_r", "match_probability").checkpoint(),
         db_api,
         node_id_column_name="unique_id",
         edge_id_column_name_left="uid_l",

@@ -41,8 +41,10 @@ def assign_families(db_api: Any, persons: DataFrame, families: DataFrame, salt: 
     person_kk = (
         persons.where("anchor").groupBy("dtsen_individu_id").agg(F.min("id_keluarga").alias("kk"))
     )
-    members = persons.where(F.col("sumber") != "dukcapil").join(
-        person_kk, "dtsen_individu_id", "left"
+    members = (
+        persons.where(F.col("sumber") != "dukcapil")
+        .select("sumber", "id_keluarga", "hubungan", "dtsen_individu_id")
+        .join(person_kk, "dtsen_individu_id", "left")
     )
     votes = (
         members.where(F.col("kk").isNotNull())
@@ -75,8 +77,9 @@ def assign_families(db_api: Any, persons: DataFrame, families: DataFrame, salt: 
         .withColumn("match_probability", F.lit(1.0))
     )
     components = cluster_pairwise_predictions_at_threshold(
-        nodes,
-        edges,
+        # Checkpointed: each iteration refers back to them (see cluster._components).
+        nodes.checkpoint(),
+        edges.checkpoint(),
         db_api,
         node_id_column_name="unique_id",
         edge_id_column_name_left="uid_l",

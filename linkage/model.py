@@ -57,7 +57,23 @@ PREDICTION_RULES: dict[str, str] = {
     "tgl_tukar_kab": "l.tgl_tukar = r.tanggal_lahir AND l.kode_kab = r.kode_kab",
     "kk_tahun": "l.kk = r.kk AND l.tahun_lahir = r.tahun_lahir",
 }
-UNRESOLVED = "(NOT l.terselesaikan OR NOT r.terselesaikan)"
+UNRESOLVED_SIDES = ("NOT l.terselesaikan", "NOT r.terselesaikan")
+
+
+def prediction_rules(rules: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """(name, SQL) of every prediction rule, restricted to pairs with an unresolved record.
+
+    Each rule is written twice, once per side, instead of with ``OR``: Splink excludes
+    the pairs of earlier rules with ``NOT (...)``, and an ``OR`` inside those exclusions
+    made Spark's plan explode (out of memory on a few thousand pairs).
+    """
+    return [
+        (name, f"{rule} AND {side}")
+        for name, rule in (rules or PREDICTION_RULES).items()
+        for side in UNRESOLVED_SIDES
+    ]
+
+
 # EM passes: each fixes its blocking columns and trains the others.
 TRAINING_RULES = (
     "l.nik = r.nik",
@@ -191,9 +207,7 @@ def settings(population: int) -> SettingsCreator:
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
         comparisons=[_name(), _birth_date(), _sex(), _nik(1.0 / max(population, 2)), _location()],
-        blocking_rules_to_generate_predictions=[
-            f"{rule} AND {UNRESOLVED}" for rule in PREDICTION_RULES.values()
-        ],
+        blocking_rules_to_generate_predictions=[sql for _, sql in prediction_rules()],
         additional_columns_to_retain=["sumber"],
         retain_intermediate_calculation_columns=True,
         max_iterations=20,
@@ -218,15 +232,15 @@ def comparison_counts(table: Any, rules: dict[str, str] | None = None) -> list[d
     """
     from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
-    rules = rules or PREDICTION_RULES
+    named = prediction_rules(rules)
     counts = count_comparisons_from_blocking_rules(
         table,
-        blocking_rules=[f"{rule} AND {UNRESOLVED}" for rule in rules.values()],
+        blocking_rules=[sql for _, sql in named],
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
         record_sample_proportion=1.0,
     )
-    return [
-        {"rule": name, "comparisons": int(row["marginal_comparison_count"])}
-        for name, row in zip(rules, counts, strict=True)
-    ]
+    totals: dict[str, int] = {}
+    for (name, _), row in zip(named, counts, strict=True):
+        totals[name] = totals.get(name, 0) + int(row["marginal_comparison_count"])
+    return [{"rule": name, "comparisons": n} for name, n in totals.items()]

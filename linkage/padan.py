@@ -97,15 +97,14 @@ def padan(records: DataFrame) -> DataFrame:
     joined = (
         _side(valid, "s")
         .join(reference, F.col("s_nik") == F.col("d_nik"), "left")
+        .withColumn("_agrees", F.col("d_uid").isNotNull() & identity_agrees("s", "d"))
         .select(
             F.col("s_uid").alias("uid"),
-            F.when(F.col("d_uid").isNull() | ~identity_agrees("s", "d"), F.lit(TIDAK_PADAN))
+            F.when(~F.col("_agrees"), F.lit(TIDAK_PADAN))
             .when(F.col("d_status_dukcapil") == "AKTIF", F.lit(PADAN_AKTIF))
             .otherwise(F.lit(PADAN_TIDAK_AKTIF))
             .alias("status_padan"),
-            F.when(F.col("d_uid").isNotNull() & identity_agrees("s", "d"), F.col("d_uid")).alias(
-                "uid_dukcapil"
-            ),
+            F.when(F.col("_agrees"), F.col("d_uid")).alias("uid_dukcapil"),
         )
     )
     checked = valid.join(joined, "uid")

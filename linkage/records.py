@@ -11,11 +11,11 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from linkage.standardise import (
-    address_parts,
     day_month_swapped,
     is_default_date,
     name_key,
-    name_tokens,
+    with_address,
+    with_name_tokens,
 )
 from linkage.variables import MEMBER_VARIABLES
 
@@ -114,21 +114,19 @@ def source_records(
 
 def standardise(records: DataFrame) -> DataFrame:
     """Add the standardised fields every later step compares and blocks on."""
-    tokens = name_tokens(F.col("nama_asli"))
-    address = address_parts(F.col("alamat_asli"))
+    out = with_name_tokens(records, "nama_asli", "nama_token")
+    out = with_address(out, "alamat_asli", "alamat")
     return (
-        records.withColumn("uid", F.concat_ws(":", "sumber", "id_record"))
-        .withColumn("nama_token", tokens)
+        out.withColumn("uid", F.concat_ws(":", "sumber", "id_record"))
         .withColumn("nama", F.array_join("nama_token", " "))
         .withColumn("nama_kunci", name_key(F.col("nama_token")))
         .withColumn("nama_depan", F.element_at("nama_token", 1))
         .withColumn("tgl_default", is_default_date(F.col("tanggal_lahir")))
         .withColumn("tgl_tukar", day_month_swapped(F.col("tanggal_lahir")))
         .withColumn("tahun_lahir", F.year("tanggal_lahir"))
-        .withColumn("alamat", address.getField("alamat"))
-        .withColumn("rt", F.coalesce("rt_kolom", address.getField("rt")))
-        .withColumn("rw", F.coalesce("rw_kolom", address.getField("rw")))
+        .withColumn("rt", F.coalesce("rt_kolom", "alamat_rt"))
+        .withColumn("rw", F.coalesce("rw_kolom", "alamat_rw"))
         .withColumn("kode_kab", F.substring("kode_wilayah", 1, 4))
         .withColumn("kode_kec", F.substring("kode_wilayah", 1, 7))
-        .drop("rt_kolom", "rw_kolom")
+        .drop("rt_kolom", "rw_kolom", "alamat_rt", "alamat_rw")
     )

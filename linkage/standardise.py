@@ -7,119 +7,29 @@ on every record of every source, hundreds of millions of rows). Rules follow
 
 from __future__ import annotations
 
-from pyspark.sql import Column
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 # Tokens stripped from the front of a name: pilgrimage, academic and address titles,
 # nobility and ranks. Not ANDI, I, NI, BIN, BINTI, BR: those are part of names.
-FRONT_TITLES = [
-    "H",
-    "HJ",
-    "HAJI",
-    "HAJJAH",
-    "KH",
-    "UST",
-    "USTADZ",
-    "USTADZAH",
-    "DRS",
-    "DRA",
-    "DR",
-    "DRG",
-    "DRH",
-    "IR",
-    "PROF",
-    "NY",
-    "NYONYA",
-    "TN",
-    "TUAN",
-    "SDR",
-    "SDRI",
-    "BPK",
-    "BAPAK",
-    "IBU",
-    "ALM",
-    "ALMH",
-    "ALMARHUM",
-    "ALMARHUMAH",
-    "R",
-    "RA",
-    "RM",
-    "RR",
-    "RADEN",
-    "TGK",
-    "TEUNGKU",
-    "AIPTU",
-    "AIPDA",
-    "BRIPKA",
-    "BRIGPOL",
-    "BRIPDA",
-    "AKBP",
-    "AKP",
-    "KOMPOL",
-    "SERKA",
-    "SERMA",
-    "SERTU",
-    "KOPDA",
-    "PRATU",
-    "LETKOL",
-    "KAPTEN",
-    "MAYOR",
-    "KOL",
-]
+FRONT_TITLES = (
+    "H HJ HAJI HAJJAH KH UST USTADZ USTADZAH DRS DRA DR DRG DRH IR PROF NY NYONYA TN "
+    "TUAN SDR SDRI BPK BAPAK IBU ALM ALMH ALMARHUM ALMARHUMAH R RA RM RR RADEN TGK "
+    "TEUNGKU AIPTU AIPDA BRIPKA BRIGPOL BRIPDA AKBP AKP KOMPOL SERKA SERMA SERTU KOPDA "
+    "PRATU LETKOL KAPTEN MAYOR KOL"
+).split()
 # Academic degrees written after a name without a comma (after a comma all is dropped).
-DEGREES = [
-    "SPD",
-    "SPDI",
-    "SE",
-    "SH",
-    "SAG",
-    "SKOM",
-    "SSOS",
-    "SIP",
-    "SKEP",
-    "SKM",
-    "SFARM",
-    "SPSI",
-    "SHUT",
-    "SSI",
-    "SAK",
-    "SKES",
-    "AMD",
-    "AMAPD",
-    "MPD",
-    "MSI",
-    "MM",
-    "MH",
-    "MKES",
-    "MKOM",
-    "MAG",
-    "MHUM",
-    "LC",
-    "PHD",
-    "MBA",
-    "SPPD",
-    "SPOG",
-    "APT",
-]
+DEGREES = (
+    "SPD SPDI SE SH SAG SKOM SSOS SIP SKEP SKM SFARM SPSI SHUT SSI SAK SKES AMD AMAPD "
+    "MPD MSI MM MH MKES MKOM MAG MHUM LC PHD MBA SPPD SPOG APT"
+).split()
 # Abbreviations and variants of whole tokens -> canonical token.
 TOKEN_MAP = {
     **dict.fromkeys(
-        [
-            "M",
-            "MHD",
-            "MOH",
-            "MOCH",
-            "MOCHAMAD",
-            "MOCHAMMAD",
-            "MOHAMAD",
-            "MOHAMMAD",
-            "MOHAMMED",
-            "MUH",
-            "MUHAMAD",
-            "MUHAMMED",
-            "MUCHAMAD",
-            "MUCHAMMAD",
-        ],
+        (
+            "M MHD MOH MOCH MOCHAMAD MOCHAMMAD MOHAMAD "
+            "MOHAMMAD MOHAMMED MUH MUHAMAD MUHAMMED MUCHAMAD MUCHAMMAD"
+        ).split(),
         "MUHAMMAD",
     ),
     "ABD": "ABDUL",
@@ -174,42 +84,54 @@ def _strip_leading(tokens: Column, drop: Column) -> Column:
     return F.when(start == 0, tokens).otherwise(F.slice(tokens, start, F.size(tokens)))
 
 
-# Degrees written with dots at the end without a comma: ``M.SI``, ``S.PD.``, ``A.MD``.
-_DOTTED_DEGREES = r"(\s+[SMAD]\s?\.\s?[A-Z]{1,5}\.?)+\s*$"
-
-
 def _modern_spelling(token: Column) -> Column:
     for old, new in OLD_SPELLING:
         token = F.regexp_replace(token, old, new)
     return token
 
 
-def name_tokens(name: Column) -> Column:
-    """Standardised name tokens (array<string>), null for an empty name.
+# Degrees written with dots at the end without a comma: ``M.SI``, ``S.PD.``, ``A.MD``.
+_DOTTED_DEGREES = r"(\s+[SMAD]\s?\.\s?[A-Z]{1,5}\.?)+\s*$"
+
+
+def with_name_tokens(df: DataFrame, source: str, out: str) -> DataFrame:
+    """Add ``out``: standardised name tokens (array<string>), null for an empty name.
 
     Drops text in brackets and everything after a comma (degrees such as ``, S.PD.``);
-    keeps letters only; modernises old spellings (OE->U, DJ->J, TJ->C, SJ->SY, NJ->NY,
-    CH->KH); strips leading titles and trailing degrees; maps abbreviations (M., MOH.,
-    MUH. -> MUHAMMAD; ABD -> ABDUL; Balinese short forms); joins spaced-out letters
+    keeps letters only; strips leading titles and trailing degrees; maps abbreviations
+    (M., MOH., MUH. -> MUHAMMAD; ABD -> ABDUL; Balinese short forms); modernises old
+    spellings (OE->U, DJ->J, TJ->C, SJ->SY, NJ->NY, CH->KH); joins spaced-out letters
     (``A L I`` -> ``ALI``) and collapses a doubled single name (``BUDI BUDI``).
+
+    Each step is its own column: a step refers to the previous result several times,
+    and as one nested expression the plan would grow exponentially.
     """
-    text = F.upper(name)
+    text = F.upper(F.col(source))
     text = F.regexp_replace(text, r"\([^)]*\)", " ")
     text = F.regexp_replace(text, r",.*$", "")
     text = F.regexp_replace(text, _DOTTED_DEGREES, "")
     text = F.regexp_replace(text, r"[^A-Z]+", " ")
-    tokens = F.filter(F.split(F.trim(text), " +"), lambda t: t != "")
-    tokens = _strip_leading(tokens, _literal_array(FRONT_TITLES))
-    tokens = F.reverse(_strip_leading(F.reverse(tokens), _literal_array(DEGREES)))
-    # Map abbreviations before modernising spelling (MOCH must not become MOKH first).
     mapping = F.create_map(*[F.lit(x) for pair in TOKEN_MAP.items() for x in pair])
-    tokens = F.transform(tokens, lambda t: F.coalesce(F.try_element_at(mapping, t), t))
-    tokens = F.transform(tokens, _modern_spelling)
-    spaced = (F.size(tokens) >= 2) & F.forall(tokens, lambda t: F.length(t) == 1)
-    tokens = F.when(spaced, F.array(F.array_join(tokens, ""))).otherwise(tokens)
-    doubled = (F.size(tokens) == 2) & (F.element_at(tokens, 1) == F.element_at(tokens, 2))
-    tokens = F.when(doubled, F.slice(tokens, 1, 1)).otherwise(tokens)
-    return F.when(F.size(tokens) > 0, tokens)
+    t = F.col(out)
+    steps = [
+        F.filter(F.split(F.trim(text), " +"), lambda x: x != ""),
+        _strip_leading(t, _literal_array(FRONT_TITLES)),
+        F.reverse(t),
+        _strip_leading(t, _literal_array(DEGREES)),
+        F.reverse(t),
+        # Map abbreviations before modernising spelling (MOCH must not become MOKH).
+        F.transform(t, lambda x: _modern_spelling(F.coalesce(F.try_element_at(mapping, x), x))),
+        F.when(
+            (F.size(t) >= 2) & F.forall(t, lambda x: F.length(x) == 1), F.array(F.array_join(t, ""))
+        ).otherwise(t),
+        F.when(
+            (F.size(t) == 2) & (F.element_at(t, 1) == F.element_at(t, 2)), F.slice(t, 1, 1)
+        ).otherwise(t),
+        F.when(F.size(t) > 0, t),
+    ]
+    for step in steps:
+        df = df.withColumn(out, step)
+    return df
 
 
 def phonetic_token(token: Column) -> Column:
@@ -259,27 +181,28 @@ _RT_RW = r"\bRT\s*\.?\s*0*([0-9]{1,3})\s*[/,]?\s*RW\s*\.?\s*0*([0-9]{1,3})\b"
 _SLASHED = r"(?:^|\s)0*([0-9]{1,3})\s*/\s*0*([0-9]{1,3})\s*$"
 
 
-def address_parts(address: Column) -> Column:
-    """Struct of ``alamat`` (standardised text), ``rt`` and ``rw`` (int, from the text).
+def with_address(df: DataFrame, source: str, prefix: str) -> DataFrame:
+    """Add ``<prefix>`` (standardised text), ``<prefix>_rt`` and ``<prefix>_rw`` (ints).
 
     Abbreviations are unified (JALAN/JLN -> JL, GANG -> GG, DUSUN -> DSN, ...);
     ``RT 003 RW 002``, ``RT 03/RW 02``, ``RT.3 RW.2`` and a trailing ``003/002`` are
-    taken out of the text into ``rt`` and ``rw``.
+    taken out of the text into the RT and RW columns.
     """
-    text = F.upper(address)
-    rt = F.when(text.rlike(_RT_RW), F.regexp_extract(text, _RT_RW, 1)).when(
-        text.rlike(_SLASHED), F.regexp_extract(text, _SLASHED, 1)
-    )
-    rw = F.when(text.rlike(_RT_RW), F.regexp_extract(text, _RT_RW, 2)).when(
-        text.rlike(_SLASHED), F.regexp_extract(text, _SLASHED, 2)
-    )
-    text = F.regexp_replace(F.regexp_replace(text, _RT_RW, " "), _SLASHED, " ")
-    text = F.regexp_replace(text, r"[^A-Z0-9]+", " ")
+    raw = f"_{prefix}_raw"
+    df = df.withColumn(raw, F.upper(F.col(source)))
+    text = F.col(raw)
+
+    def part(group: int) -> Column:
+        return (
+            F.when(text.rlike(_RT_RW), F.regexp_extract(text, _RT_RW, group))
+            .when(text.rlike(_SLASHED), F.regexp_extract(text, _SLASHED, group))
+            .cast("int")
+        )
+
+    cleaned = F.regexp_replace(F.regexp_replace(text, _RT_RW, " "), _SLASHED, " ")
+    cleaned = F.regexp_replace(cleaned, r"[^A-Z0-9]+", " ")
     for pattern, replacement in _ADDRESS_WORDS:
-        text = F.regexp_replace(text, pattern, replacement)
-    text = F.trim(F.regexp_replace(text, r"\s+", " "))
-    return F.struct(
-        F.when(text != "", text).alias("alamat"),
-        rt.cast("int").alias("rt"),
-        rw.cast("int").alias("rw"),
-    )
+        cleaned = F.regexp_replace(cleaned, pattern, replacement)
+    cleaned = F.trim(F.regexp_replace(cleaned, r"\s+", " "))
+    df = df.withColumns({f"{prefix}_rt": part(1), f"{prefix}_rw": part(2), prefix: cleaned})
+    return df.withColumn(prefix, F.when(F.col(prefix) != "", F.col(prefix))).drop(raw)

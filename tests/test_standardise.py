@@ -9,11 +9,11 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from linkage.standardise import (
-    address_parts,
     day_month_swapped,
     is_default_date,
     name_key,
-    name_tokens,
+    with_address,
+    with_name_tokens,
 )
 
 
@@ -34,7 +34,7 @@ def test_name_tokens(spark: SparkSession) -> None:
         (None, None),
     ]
     df = spark.createDataFrame(cases, "name string, expected array<string>")
-    assert_column_equality(df.withColumn("got", name_tokens(F.col("name"))), "got", "expected")
+    assert_column_equality(with_name_tokens(df, "name", "got"), "got", "expected")
 
 
 def test_name_key_folds_spellings_and_order(spark: SparkSession) -> None:
@@ -45,10 +45,10 @@ def test_name_key_folds_spellings_and_order(spark: SparkSession) -> None:
         ("Tjahjono", "Cahyono"),
         ("Syaiful Rachmat", "Saiful Rahmat"),
     ]
-    df = spark.createDataFrame(pairs, "a string, b string").select(
-        name_key(name_tokens(F.col("a"))).alias("a"), name_key(name_tokens(F.col("b"))).alias("b")
-    )
-    assert_column_equality(df, "a", "b")
+    df = spark.createDataFrame(pairs, "a string, b string")
+    df = with_name_tokens(with_name_tokens(df, "a", "ta"), "b", "tb")
+    keys = df.select(name_key(F.col("ta")).alias("a"), name_key(F.col("tb")).alias("b"))
+    assert_column_equality(keys, "a", "b")
 
 
 def test_default_and_swapped_dates(spark: SparkSession) -> None:
@@ -79,6 +79,6 @@ def test_address_parts(spark: SparkSession) -> None:
         (None, None, None, None),
     ]
     df = spark.createDataFrame(rows, "a string, alamat string, rt int, rw int")
-    parts = df.withColumn("p", address_parts(F.col("a")))
-    for field in ("alamat", "rt", "rw"):
-        assert_column_equality(parts.withColumn("got", F.col(f"p.{field}")), "got", field)
+    parts = with_address(df, "a", "got")
+    for field, got in (("alamat", "got"), ("rt", "got_rt"), ("rw", "got_rw")):
+        assert_column_equality(parts, got, field)
