@@ -11,7 +11,7 @@ SYNTHETIC := data/synthetic
 CONF ?= conf/local.yaml
 INDIVIDUALS ?=
 
-.PHONY: run test check format generate ingest clean java
+.PHONY: run test check format generate ingest link evaluate_link clean java
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11) on PATH"; exit 1; }
@@ -23,22 +23,24 @@ $(STAMP): pyproject.toml
 java:
 	@command -v java >/dev/null || { echo "need Java 17 (e.g. apt-get install openjdk-17-jre-headless)"; exit 1; }
 
-# Generate (unless INPUT names a delivery) and ingest.
+DELIVERY = $(or $(INPUT),$(SYNTHETIC))
+JOB = $(PY) -m jobs.$(1) --conf $(CONF) --input $(DELIVERY) --warehouse $(WAREHOUSE)
+
+# Generate (unless INPUT names a delivery), ingest, link; score the linkage when the
+# delivery carries ground truth (_truth/, synthetic deliveries only).
 run: $(STAMP) java
 ifeq ($(INPUT),)
-	$(PY) -m jobs.generate --conf $(CONF) --input $(SYNTHETIC) --warehouse $(WAREHOUSE) \
-		$(if $(INDIVIDUALS),--individuals $(INDIVIDUALS))
-	$(PY) -m jobs.ingest --conf $(CONF) --input $(SYNTHETIC) --warehouse $(WAREHOUSE)
-else
-	$(PY) -m jobs.ingest --conf $(CONF) --input $(INPUT) --warehouse $(WAREHOUSE)
+	$(call JOB,generate) $(if $(INDIVIDUALS),--individuals $(INDIVIDUALS))
 endif
+	$(call JOB,ingest)
+	$(call JOB,link)
+	@if [ -d "$(DELIVERY)/_truth" ]; then $(call JOB,evaluate_link); fi
 
 generate: $(STAMP) java
-	$(PY) -m jobs.generate --conf $(CONF) --input $(SYNTHETIC) --warehouse $(WAREHOUSE) \
-		$(if $(INDIVIDUALS),--individuals $(INDIVIDUALS))
+	$(call JOB,generate) $(if $(INDIVIDUALS),--individuals $(INDIVIDUALS))
 
-ingest: $(STAMP) java
-	$(PY) -m jobs.ingest --conf $(CONF) --input $(or $(INPUT),$(SYNTHETIC)) --warehouse $(WAREHOUSE)
+ingest link evaluate_link: $(STAMP) java
+	$(call JOB,$@)
 
 test: $(STAMP) java
 	$(PY) -m pytest

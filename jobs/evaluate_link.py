@@ -86,10 +86,13 @@ def format_metrics(metrics: DataFrame) -> str:
     )
     header = ("entitas", "kelompok", "presisi", "recall", "f1", "pasangan")
     lines = ["{:<9} {:<18} {:>8} {:>8} {:>8} {:>10}".format(*header)]
+    def fmt(value: float | None) -> str:
+        return "-" if value is None else f"{value:.4f}"
+
     for r in rows:
         lines.append(
-            f"{r['entitas']:<9} {r['kelompok']:<18} {r['presisi'] or 0:>8.4f} "
-            f"{r['recall'] or 0:>8.4f} {r['f1'] or 0:>8.4f} {r['pasangan_benar']:>10}"
+            f"{r['entitas']:<9} {r['kelompok']:<18} {fmt(r['presisi']):>8} "
+            f"{fmt(r['recall']):>8} {fmt(r['f1']):>8} {r['pasangan_benar']:>10}"
         )
     return "\n".join(lines)
 
