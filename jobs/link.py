@@ -95,6 +95,9 @@ def link(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, object
     counts = model.comparison_counts(registered)
     for row in counts:
         log.info("blocking rule %s: %d comparisons", row["rule"], row["comparisons"])
+    storage.write(
+        spark.createDataFrame(counts, "rule string, comparisons long"), "gold/linkage_blocking"
+    )
     linker = Linker(registered, model.settings(population), log_level=logging.WARNING)
     training = table
     if lk.training_fraction < 1.0:

@@ -35,3 +35,55 @@ def spark(test_config: Config):
     session = build_session(test_config)
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def small_delivery(spark, test_config: Config, tmp_path_factory: pytest.TempPathFactory):
+    """A generated delivery of 1,500 persons, shared by the end-to-end tests."""
+    from jobs import generate as generate_job
+
+    out = tmp_path_factory.mktemp("small") / "delivery"
+    generate_job.main(
+        [
+            "--individuals",
+            "1500",
+            "--input",
+            str(out),
+            "--warehouse",
+            test_config.storage.root,
+            "--set",
+            "generate.susenas_households=300",
+            "--set",
+            "spark.shuffle_partitions=2",
+        ]
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_warehouse(spark, test_config: Config, small_delivery, tmp_path_factory):
+    """The small delivery ingested into its own warehouse: (config, storage, reports)."""
+    from jobs.ingest import ingest
+    from jobs.storage import Storage
+
+    root = str(tmp_path_factory.mktemp("small_warehouse"))
+    cfg = test_config.model_copy(
+        update={
+            "input": str(small_delivery),
+            "storage": test_config.storage.model_copy(update={"root": root}),
+        }
+    )
+    storage = Storage(spark, root)
+    return cfg, storage, ingest(spark, cfg, storage)
+
+
+@pytest.fixture(scope="session")
+def linked_warehouse(spark, small_warehouse):
+    """The small warehouse after linkage and evaluation: (config, storage, link figures)."""
+    from jobs.evaluate_link import evaluation
+    from jobs.link import link
+
+    cfg, storage, _ = small_warehouse
+    figures = link(spark, cfg, storage)
+    evaluation(spark, cfg, storage)
+    return cfg, storage, figures

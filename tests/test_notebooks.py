@@ -18,6 +18,14 @@ from jobs.storage import Storage
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
+def _run(name: str) -> str:
+    """Execute a notebook in a fresh kernel; return its plain-text outputs."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    NotebookClient(notebook, timeout=600, resources={"metadata": {"path": os.getcwd()}}).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    return "\n".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+
+
 @pytest.fixture()
 def tiny_warehouse(spark, test_config, tmp_path: Path) -> Path:
     """A warehouse with one ingested table holding one good and one bad row."""
@@ -39,12 +47,18 @@ def tiny_warehouse(spark, test_config, tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
+def test_linkage_diagnostics_runs(linked_warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, storage, _ = linked_warehouse
+    monkeypatch.setenv("DTSEN_WAREHOUSE", storage.root)
+    monkeypatch.setenv("SPARK_MASTER", "local[1]")
+    text = _run("linkage_diagnostics.ipynb")
+    assert "nama_tgl" in text and "RPD" in text and "keseluruhan" in text
+
+
+@pytest.mark.slow
 def test_ingest_overview_runs(tiny_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DTSEN_WAREHOUSE", str(tiny_warehouse))
     monkeypatch.setenv("SPARK_MASTER", "local[1]")
-    notebook = nbformat.read(NOTEBOOKS / "ingest_overview.ipynb", as_version=4)
-    NotebookClient(notebook, timeout=300, resources={"metadata": {"path": os.getcwd()}}).execute()
-    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
-    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+    text = _run("ingest_overview.ipynb")
     assert "referensi_ump" in text
     assert "NOT_A_NUMBER" in text

@@ -1,0 +1,54 @@
+"""The whole linkage on a small generated delivery, scored against its ground truth."""
+
+from __future__ import annotations
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+from jobs.link import link
+
+pytestmark = pytest.mark.slow
+
+
+def _overall(storage, entity: str):
+    metrics = storage.read("gold/evaluasi_linkage")
+    return metrics.where((F.col("entitas") == entity) & (F.col("tingkat") == "keseluruhan")).first()
+
+
+def test_quality_targets(linked_warehouse) -> None:
+    _, storage, _ = linked_warehouse
+    persons, families = _overall(storage, "individu"), _overall(storage, "keluarga")
+    assert persons["presisi"] >= 0.995 and persons["f1"] >= 0.99
+    assert families["f1"] >= 0.98
+
+
+def test_every_source_record_is_linked_once(spark, linked_warehouse) -> None:
+    cfg, storage, _ = linked_warehouse
+    links = storage.read("gold/link_individu")
+    assert links.count() == links.select("sumber", "id_record").distinct().count()
+    bronze = sum(
+        storage.read(f"bronze/{t}").count()
+        for t in ("dukcapil_penduduk", "regsosek_individu", "p3ke_individu", "dtks_dtks")
+    )
+    assert links.count() == bronze
+    methods = {r["metode"] for r in links.select("metode").distinct().collect()}
+    assert methods == {"nik", "probabilistik", "tunggal"}
+
+
+def test_relasi_covers_the_seven_combinations(linked_warehouse) -> None:
+    _, storage, figures = linked_warehouse
+    relasi = {r["relasi"]: r["persen"] for r in storage.read("gold/relasi").collect()}
+    assert set(relasi) == {"R", "P", "D", "RP", "RD", "PD", "RPD"}
+    assert 33 < relasi["RPD"] < 50
+    assert {c["rule"] for c in figures["comparisons"]} >= {"nik", "nama_tgl"}
+
+
+def test_ids_are_stable_across_runs(spark, linked_warehouse) -> None:
+    cfg, storage, _ = linked_warehouse
+    first = storage.read("gold/link_individu", version=0).select(
+        "sumber", "id_record", "dtsen_individu_id"
+    )
+    link(spark, cfg, storage)
+    second = storage.read("gold/link_individu").select("sumber", "id_record", "dtsen_individu_id")
+    assert_df_equality(first, second, ignore_row_order=True)
