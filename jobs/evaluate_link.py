@@ -86,6 +86,7 @@ def format_metrics(metrics: DataFrame) -> str:
     )
     header = ("entitas", "kelompok", "presisi", "recall", "f1", "pasangan")
     lines = ["{:<9} {:<18} {:>8} {:>8} {:>8} {:>10}".format(*header)]
+
     def fmt(value: float | None) -> str:
         return "-" if value is None else f"{value:.4f}"
 
