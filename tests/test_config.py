@@ -48,6 +48,7 @@ def test_wrong_type_is_named() -> None:
 
 def test_cluster_profile_requires_the_warehouse(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DTSEN_WAREHOUSE", raising=False)
+    monkeypatch.setenv("DTSEN_ID_SALT", "s")
     with pytest.raises(BadConfigError, match="storage.root: environment variable DTSEN_WAREHOUSE"):
         load_config("conf/cluster.yaml")
 
@@ -55,14 +56,23 @@ def test_cluster_profile_requires_the_warehouse(monkeypatch: pytest.MonkeyPatch)
 def test_cluster_profile_reads_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DTSEN_WAREHOUSE", "s3a://bucket/dtsen")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow:5000")
+    monkeypatch.setenv("DTSEN_ID_SALT", "per-deployment-secret")
     cfg = load_config("conf/cluster.yaml")
     assert cfg.spark.master is None
     assert cfg.storage.root == "s3a://bucket/dtsen"
     assert cfg.tracking_uri == "http://mlflow:5000"
+    assert cfg.linkage.id_salt == "per-deployment-secret"
+
+
+def test_cluster_profile_requires_an_id_salt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DTSEN_ID_SALT", raising=False)
+    with pytest.raises(BadConfigError, match="linkage.id_salt: environment variable DTSEN_ID_SALT"):
+        load_config("conf/cluster.yaml", warehouse="hdfs:///dtsen")
 
 
 def test_remote_warehouse_needs_a_tracking_server(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("DTSEN_ID_SALT", "s")
     cfg = load_config("conf/cluster.yaml", warehouse="hdfs:///dtsen")
     with pytest.raises(BadConfigError, match="mlflow.tracking_uri: required"):
         _ = cfg.tracking_uri
