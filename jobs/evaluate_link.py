@@ -38,40 +38,39 @@ def has_truth(spark: SparkSession, input_dir: str) -> bool:
     return Delivery(spark, input_dir).exists("_truth")
 
 
-def evaluation(spark: SparkSession, cfg: Config, storage: Storage) -> DataFrame:
-    """The metrics table (also written to ``gold/evaluasi_linkage``)."""
-    persons = (
-        storage.read("gold/link_individu")
-        .join(
-            read_truth(spark, cfg.input, "individu"),
-            ["sumber", "id_record"],
-        )
-        .join(
-            storage.read("gold/individu").select("dtsen_individu_id", "kode_wilayah"),
-            "dtsen_individu_id",
-            "left",
-        )
+def _scored(
+    storage: Storage, truth: DataFrame, entity: str, keys: list[str], truth_id: str
+) -> DataFrame:
+    """Predicted and true cluster, source and province for every linked source record."""
+    dtsen_id = f"dtsen_{entity}_id"
+    return (
+        storage.read(f"gold/link_{entity}")
+        .join(truth, keys)
+        .join(storage.read(f"gold/{entity}").select(dtsen_id, "kode_wilayah"), dtsen_id, "left")
         .select(
-            F.col("dtsen_individu_id").alias("pred"),
-            F.col("person_id").alias("truth"),
+            F.col(dtsen_id).alias("pred"),
+            F.col(truth_id).alias("truth"),
             "sumber",
             F.coalesce(F.substring("kode_wilayah", 1, 2), F.lit("??")).alias("provinsi"),
         )
     )
-    families = (
-        storage.read("gold/link_keluarga")
-        .join(read_truth(spark, cfg.input, "keluarga"), ["sumber", "id_keluarga"])
-        .join(
-            storage.read("gold/keluarga").select("dtsen_keluarga_id", "kode_wilayah"),
-            "dtsen_keluarga_id",
-            "left",
-        )
-        .select(
-            F.col("dtsen_keluarga_id").alias("pred"),
-            F.col("family_id").alias("truth"),
-            "sumber",
-            F.coalesce(F.substring("kode_wilayah", 1, 2), F.lit("??")).alias("provinsi"),
-        )
+
+
+def evaluation(spark: SparkSession, cfg: Config, storage: Storage) -> DataFrame:
+    """The metrics table (also written to ``gold/evaluasi_linkage``)."""
+    persons = _scored(
+        storage,
+        read_truth(spark, cfg.input, "individu"),
+        "individu",
+        ["sumber", "id_record"],
+        "person_id",
+    )
+    families = _scored(
+        storage,
+        read_truth(spark, cfg.input, "keluarga"),
+        "keluarga",
+        ["sumber", "id_keluarga"],
+        "family_id",
     )
     metrics = evaluate(persons, "individu").unionByName(evaluate(families, "keluarga"))
     storage.write(metrics, "gold/evaluasi_linkage")

@@ -23,28 +23,6 @@ from pyspark.sql import functions as F
 from splink import Linker, SettingsCreator
 from splink.comparison_library import CustomComparison
 
-INPUT_COLUMNS = (
-    "unique_id",
-    "sumber",
-    "nik",
-    "kk",
-    "nama",
-    "nama_kunci",
-    "nama_token",
-    "nama_depan",
-    "tanggal_lahir",
-    "tgl_tukar",
-    "tgl_default",
-    "tahun_lahir",
-    "jenis_kelamin",
-    "kode_wilayah",
-    "kode_kec",
-    "kode_kab",
-    "alamat",
-    "rt",
-    "terselesaikan",
-)
-
 # Blocking rules for prediction, with a name each (reported with its comparison count).
 PREDICTION_RULES: dict[str, str] = {
     "nik": "l.nik = r.nik",
