@@ -39,8 +39,12 @@ def load_person_sources(cfg: Config) -> dict[str, PersonSource]:
 
 
 def model_version(model: dict[str, Any]) -> str:
-    """Content hash of a model: the same trained parameters give the same version."""
-    text = json.dumps(model, sort_keys=True, default=str)
+    """Content hash of a model: the same trained parameters give the same version.
+
+    ``linker_uid`` is left out: Splink draws it at random for every Linker object.
+    """
+    stable = {k: v for k, v in model.items() if k != "linker_uid"}
+    text = json.dumps(stable, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

@@ -350,3 +350,12 @@ def test_pairwise_metrics(spark: SparkSession) -> None:
     assert out[("provinsi", "32")] == (1, 3, 1)
     overall = [r for r in evaluate.evaluate(records, "x").collect() if r["kelompok"] == "semua"][0]
     assert abs(overall["presisi"] - 1 / 3) < 1e-9 and abs(overall["recall"] - 0.25) < 1e-9
+
+
+def test_model_version_depends_on_parameters_only() -> None:
+    from jobs.linkage_io import model_version
+
+    model = {"linker_uid": "a1", "comparisons": [{"m_probability": 0.9}]}
+    assert model_version(model) == model_version({**model, "linker_uid": "b2"})
+    changed = {**model, "comparisons": [{"m_probability": 0.8}]}
+    assert model_version(model) != model_version(changed)
