@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
+from jobs.files import hadoop_path
+
 _EXTENSIONS = {"csv": (".csv",), "parquet": (".parquet",)}
 
 
@@ -28,18 +30,11 @@ class Delivery:
     def __init__(self, spark: SparkSession, root: str) -> None:
         self._spark = spark
         self._jvm = spark._jvm  # noqa: SLF001 - the Hadoop FS API is only reachable via py4j
-        self._conf = spark._jsc.hadoopConfiguration()  # noqa: SLF001
         self.root = root.rstrip("/")
 
-    def _path(self, uri: str):
-        return self._jvm.org.apache.hadoop.fs.Path(uri)
-
-    def _fs(self, path):
-        return path.getFileSystem(self._conf)
-
     def exists(self, relative: str) -> bool:
-        path = self._path(f"{self.root}/{relative}")
-        return bool(self._fs(path).exists(path))
+        path, fs = hadoop_path(self._spark, f"{self.root}/{relative}")
+        return bool(fs.exists(path))
 
     def table_files(self, relative: str, fmt: str) -> list[DeliveredFile]:
         """Files of one table: ``<relative>.<ext>`` or the part files in ``<relative>/``.
@@ -48,8 +43,7 @@ class Delivery:
         so every run reads files in the same order.
         """
         for ext in _EXTENSIONS[fmt]:
-            single = self._path(f"{self.root}/{relative}{ext}")
-            fs = self._fs(single)
+            single, fs = hadoop_path(self._spark, f"{self.root}/{relative}{ext}")
             if fs.exists(single) and fs.getFileStatus(single).isFile():
                 status = fs.getFileStatus(single)
                 return [
@@ -57,8 +51,7 @@ class Delivery:
                         str(status.getPath().toString()), single.getName(), status.getLen()
                     )
                 ]
-        folder = self._path(f"{self.root}/{relative}")
-        fs = self._fs(folder)
+        folder, fs = hadoop_path(self._spark, f"{self.root}/{relative}")
         if not fs.exists(folder) or not fs.getFileStatus(folder).isDirectory():
             return []
         files = []
@@ -70,8 +63,8 @@ class Delivery:
 
     def first_line(self, file: DeliveredFile) -> str | None:
         """The first line of a text file (its CSV header), without a UTF-8 BOM."""
-        path = self._path(file.uri)
-        stream = self._fs(path).open(path)
+        path, fs = hadoop_path(self._spark, file.uri)
+        stream = fs.open(path)
         try:
             reader = self._jvm.java.io.BufferedReader(
                 self._jvm.java.io.InputStreamReader(stream, "UTF-8")

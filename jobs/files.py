@@ -9,7 +9,8 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 
 
-def _path_and_fs(spark: SparkSession, uri: str):
+def hadoop_path(spark: SparkSession, uri: str):
+    """Hadoop ``Path`` of ``uri`` and the FileSystem that serves it."""
     jvm = spark._jvm  # noqa: SLF001 - the Hadoop FS API is only reachable via py4j
     path = jvm.org.apache.hadoop.fs.Path(uri)
     return path, path.getFileSystem(spark._jsc.hadoopConfiguration())  # noqa: SLF001
@@ -17,7 +18,7 @@ def _path_and_fs(spark: SparkSession, uri: str):
 
 def write_text(spark: SparkSession, uri: str, text: str) -> None:
     """Create or replace ``uri`` with ``text`` (UTF-8)."""
-    path, fs = _path_and_fs(spark, uri)
+    path, fs = hadoop_path(spark, uri)
     stream = fs.create(path, True)
     try:
         stream.write(bytearray(text.encode("utf-8")))
@@ -27,7 +28,7 @@ def write_text(spark: SparkSession, uri: str, text: str) -> None:
 
 def read_text(spark: SparkSession, uri: str) -> str:
     """The whole of a small text file."""
-    path, fs = _path_and_fs(spark, uri)
+    path, fs = hadoop_path(spark, uri)
     stream = fs.open(path)
     try:
         size = fs.getFileStatus(path).getLen()
@@ -40,5 +41,5 @@ def read_text(spark: SparkSession, uri: str) -> str:
 
 
 def exists(spark: SparkSession, uri: str) -> bool:
-    path, fs = _path_and_fs(spark, uri)
+    path, fs = hadoop_path(spark, uri)
     return bool(fs.exists(path))

@@ -157,25 +157,14 @@ def _location() -> CustomComparison:
     )
 
 
-def _nik(u_exact: float) -> CustomComparison:
+def _exact(column: str, u_exact: float | None = None) -> CustomComparison:
+    """Null / exact / else; ``u_exact`` fixes the exact level's u (see NIK above)."""
+    exact = cll.ExactMatchLevel(column)
+    if u_exact is not None:
+        exact = exact.configure(u_probability=u_exact, fix_u_probability=True)
     return CustomComparison(
-        output_column_name="nik",
-        comparison_levels=[
-            cll.NullLevel("nik"),
-            cll.ExactMatchLevel("nik").configure(u_probability=u_exact, fix_u_probability=True),
-            cll.ElseLevel(),
-        ],
-    )
-
-
-def _sex() -> CustomComparison:
-    return CustomComparison(
-        output_column_name="jenis_kelamin",
-        comparison_levels=[
-            cll.NullLevel("jenis_kelamin"),
-            cll.ExactMatchLevel("jenis_kelamin"),
-            cll.ElseLevel(),
-        ],
+        output_column_name=column,
+        comparison_levels=[cll.NullLevel(column), exact, cll.ElseLevel()],
     )
 
 
@@ -184,7 +173,13 @@ def settings(population: int) -> SettingsCreator:
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=[_name(), _birth_date(), _sex(), _nik(1.0 / max(population, 2)), _location()],
+        comparisons=[
+            _name(),
+            _birth_date(),
+            _exact("jenis_kelamin"),
+            _exact("nik", 1.0 / max(population, 2)),
+            _location(),
+        ],
         blocking_rules_to_generate_predictions=[sql for _, sql in prediction_rules()],
         additional_columns_to_retain=["sumber"],
         retain_intermediate_calculation_columns=True,
