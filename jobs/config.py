@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -22,6 +23,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from jobs.errors import BadConfigError
+from ranking.adjustments import AdjustmentRule
+from ranking.trainers import XgbParams
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -56,7 +59,44 @@ class StorageConfig(_Strict):
 class MlflowConfig(_Strict):
     tracking_uri: str | None = None
     """``None`` means SQLite inside the warehouse: ``sqlite:///<root>/mlflow.db``."""
+    artifact_location: str | None = None
+    """Where a new experiment keeps artifacts; ``None``: ``<root>/mlflow-artifacts`` with the
+    default SQLite store, the tracking server's own store otherwise."""
     experiment: str = "dtsen-pmt"
+    registered_model: str = "dtsen-pmt"
+
+
+class PmtConfig(_Strict):
+    features: str = "pmt_features.yaml"
+    """Feature spec, relative to the profile's folder or packaged ``conf/``."""
+    trainer: Literal["xgboost", "xgboost-spark"] = "xgboost"
+    spark_workers: int = 2
+    """Executors (barrier tasks) for the ``xgboost-spark`` trainer."""
+    hyperparameters: XgbParams = Field(default_factory=XgbParams)
+    seed: int = 42
+    holdout_fraction: float = 0.2
+    survey_date: str = "2025-02-01"
+    """Reference date of the survey sample (members' ages are taken at it)."""
+    missing_patterns: dict[str, float] = Field(
+        default_factory=lambda: {"RPD": 1.0, "P": 0.3, "D": 0.3, "PD": 0.3}
+    )
+    """Relasi patterns the training set is masked to, with each copy's weight factor."""
+    relasi_mix: dict[str, float] = Field(
+        default_factory=lambda: {
+            "RPD": 0.411,
+            "RP": 0.225,
+            "R": 0.170,
+            "RD": 0.045,
+            "PD": 0.030,
+            "P": 0.050,
+            "D": 0.020,
+        }
+    )
+    """Share of register families per relasi (DTSEN, Feb 2025): the headline holdout metrics
+    weight each masked copy of the holdout by it, to measure ranking as the register sees it."""
+    promotion_metric: str = "exclusion_error_40"
+    """The holdout metric a new run must beat the champion on to take the alias."""
+    min_improvement: float = 0.0
 
 
 class CoverageConfig(_Strict):
@@ -168,6 +208,51 @@ class LinkageConfig(_Strict):
     """Where model JSON and charts go; default ``<storage.root>/models/linkage``."""
 
 
+class RankingConfig(_Strict):
+    periode: str = "2025Q1"
+    """The period this run ranks (``YYYYQn``); each run replaces its own period's rows."""
+    model_uri: str = "models:/dtsen-pmt@champion"
+    """The PMT to score with; an alias is resolved to its version, recorded on every row."""
+    adjustments: list[AdjustmentRule] = Field(
+        default_factory=lambda: [
+            AdjustmentRule("PLN_DAYA_TINGGI", "daya_va_maks", above=2200, shift=0.25),
+            AdjustmentRule("MOBIL_TERDAFTAR", "jumlah_mobil", above=0, shift=0.35),
+            AdjustmentRule("UPAH_DI_ATAS_UMP", "upah_rasio_ump", above=1.0, shift=0.2),
+        ]
+    )
+    """Administrative rules that move the score (``code``, ``signal``, ``above``, ``shift``)."""
+    desil_buckets: int | None = None
+    """Score buckets of the national desil step; ``None`` sizes them from the row count."""
+
+    @field_validator("periode")
+    @classmethod
+    def _quarter(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9]{4}Q[1-4]", value):
+            raise ValueError(f"expected a quarter like 2025Q2, got {value!r}")
+        return value
+
+    @property
+    def reference_date(self) -> date:
+        """First day of the period's quarter: members' ages are taken at it."""
+        return date(int(self.periode[:4]), 3 * int(self.periode[5]) - 2, 1)
+
+
+class ProgramConfig(_Strict):
+    unit: Literal["keluarga", "individu"]
+    """PKH and SEMBAKO allocate families, PBI-JK persons."""
+    max_desil: int = Field(ge=1, le=10)
+    desil: Literal["desil_nasional", "desil_provinsi", "desil_kabkota"] = "desil_nasional"
+    national_quota: int = Field(gt=0)
+    """Families or persons nationally (Kepmensos 79/2025); scaled to the delivery."""
+
+
+class AllocationConfig(_Strict):
+    programs: str = "programs.yaml"
+    """Program rules, relative to the profile's folder or packaged ``conf/``."""
+    national_population: int = 285_579_122
+    """DTSEN persons (Feb 2025): quotas are scaled by delivery population / this."""
+
+
 class Config(_Strict):
     profile: str
     input: str = "data/synthetic"
@@ -178,6 +263,9 @@ class Config(_Strict):
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     linkage: LinkageConfig = Field(default_factory=LinkageConfig)
+    pmt: PmtConfig = Field(default_factory=PmtConfig)
+    ranking: RankingConfig = Field(default_factory=RankingConfig)
+    allocation: AllocationConfig = Field(default_factory=AllocationConfig)
     conf_dir: str = ""
     """Folder of the profile file, for resolving relative references (set by the loader)."""
 
@@ -199,12 +287,29 @@ class Config(_Strict):
         return f"sqlite:///{Path(root).resolve()}/mlflow.db"
 
     @property
+    def mlflow_artifact_location(self) -> str | None:
+        if self.mlflow.artifact_location or self.mlflow.tracking_uri:
+            return self.mlflow.artifact_location
+        return f"{Path(self.storage.root).resolve()}/mlflow-artifacts"
+
+    @property
     def linkage_model_dir(self) -> str:
         return self.linkage.model_dir or f"{self.storage.root.rstrip('/')}/models/linkage"
 
     @property
     def checkpoint_dir(self) -> str:
         return self.spark.checkpoint_dir or f"{self.storage.root.rstrip('/')}/_scratch/checkpoints"
+
+    def programs(self) -> dict[str, ProgramConfig]:
+        """The programs of ``allocation.programs`` (BadConfigError naming the file if bad)."""
+        source = self.resolve_conf_file(self.allocation.programs)
+        try:
+            tree = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+            return {name: ProgramConfig.model_validate(v) for name, v in tree.items()}
+        except (yaml.YAMLError, AttributeError) as exc:
+            raise BadConfigError(f"{source}: not a mapping of programs: {exc}") from exc
+        except ValidationError as exc:
+            raise BadConfigError(f"{source}: {_describe(exc)}") from exc
 
     def resolve_conf_file(self, relative: str) -> Path | Traversable:
         """Find a file referenced by the profile: beside it first, then in packaged ``conf/``.

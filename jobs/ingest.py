@@ -217,6 +217,11 @@ def latest_batch(storage: Storage, cfg: Config) -> str:
     return newest["batch"]
 
 
+def read_bronze(storage: Storage, table: str, batch: str) -> DataFrame:
+    """One ingested batch of ``bronze/<table>``, without the batch column."""
+    return storage.read(f"bronze/{table}").where(F.col(BATCH_COLUMN) == batch).drop(BATCH_COLUMN)
+
+
 def format_reports(reports: list[TableReport]) -> str:
     lines = [f"{'table':<28} {'read':>10} {'accepted':>10} {'quarantined':>11}"]
     for r in reports:

@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 
 from jobs import cli
 from jobs.config import Config
-from jobs.ingest import BATCH_COLUMN, latest_batch
+from jobs.ingest import latest_batch, read_bronze
 from jobs.linkage_io import load_person_sources, save_linkage_artefacts
 from jobs.session import build_session
 from jobs.storage import Storage, open_storage
@@ -33,20 +33,16 @@ from linkage.variables import DTKS_INDICATORS, FAMILY_VARIABLES
 log = logging.getLogger("dtsen.link")
 
 
-def _bronze(storage: Storage, table: str, batch: str) -> DataFrame:
-    return storage.read(f"bronze/{table}").where(F.col(BATCH_COLUMN) == batch).drop(BATCH_COLUMN)
-
-
 def canonical_records(storage: Storage, cfg: Config, batch: str) -> DataFrame:
     """Every source's persons, standardised, NIK/KK decoded, padan status set."""
     sources = load_person_sources(cfg)
     parts = []
     for sumber, spec in sources.items():
-        persons = _bronze(storage, spec.table, batch)
-        families = _bronze(storage, spec.family_table, batch) if spec.family_table else None
+        persons = read_bronze(storage, spec.table, batch)
+        families = read_bronze(storage, spec.family_table, batch) if spec.family_table else None
         parts.append(records.source_records(sumber, spec, persons, families))
     raw = reduce(DataFrame.unionByName, parts)
-    wilayah = _bronze(storage, "referensi_wilayah", batch)
+    wilayah = read_bronze(storage, "referensi_wilayah", batch)
     kecamatan = wilayah.where(F.col("tingkat") == "kec").select(F.col("kode").alias("kode_kec"))
     year = date.fromisoformat(cfg.generate.reference_date).year
     decoded = nik.decode(
@@ -140,7 +136,7 @@ def link(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, object
 
     # Families.
     family_tables = {
-        s: _bronze(storage, spec, batch)
+        s: read_bronze(storage, spec, batch)
         for s, spec in (("regsosek", "regsosek_keluarga"), ("p3ke", "p3ke_keluarga"))
     }
     source_families = (
@@ -173,7 +169,7 @@ def link(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, object
     )
     storage.write(gold_persons, "gold/individu")
     dtks_families = (
-        _bronze(storage, "dtks_dtks", batch)
+        read_bronze(storage, "dtks_dtks", batch)
         .groupBy("ID_KELUARGA")
         .agg(
             *[

@@ -7,6 +7,8 @@ checkpoints under pytest's temporary folder.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from jobs.config import Config, load_config
@@ -87,3 +89,35 @@ def linked_warehouse(spark, small_warehouse):
     figures = link(spark, cfg, storage)
     evaluation(spark, cfg, storage)
     return cfg, storage, figures
+
+
+def _pmt_config(cfg: Config, tmp_path, **pmt) -> Config:
+    return cfg.model_copy(
+        update={
+            "mlflow": cfg.mlflow.model_copy(
+                update={
+                    "tracking_uri": f"sqlite:///{tmp_path}/mlflow.db",
+                    "artifact_location": str(tmp_path / "artifacts"),
+                }
+            ),
+            "pmt": cfg.pmt.model_copy(
+                update={"hyperparameters": replace(cfg.pmt.hyperparameters, n_estimators=40, **pmt)}
+            ),
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def mlflow_store(tmp_path_factory):
+    """A folder laid out like a warehouse's MLflow store: ``mlflow.db`` and artifacts."""
+    return tmp_path_factory.mktemp("mlflow")
+
+
+@pytest.fixture(scope="session")
+def trained_pmt(spark, small_warehouse, mlflow_store):
+    """A PMT trained (40 trees) on the small delivery's survey: (config, result)."""
+    from jobs.train_pmt import train
+
+    cfg, storage, _ = small_warehouse
+    cfg = _pmt_config(cfg, mlflow_store)
+    return cfg, train(spark, cfg, storage)

@@ -62,3 +62,13 @@ def test_ingest_overview_runs(tiny_warehouse: Path, monkeypatch: pytest.MonkeyPa
     text = _run("ingest_overview.ipynb")
     assert "referensi_ump" in text
     assert "NOT_A_NUMBER" in text
+
+
+@pytest.mark.slow
+def test_compare_runs_notebook(trained_pmt, mlflow_store, monkeypatch: pytest.MonkeyPatch):
+    # The notebook finds the store the way `make run` lays it out: <warehouse>/mlflow.db.
+    monkeypatch.setenv("DTSEN_WAREHOUSE", str(mlflow_store))
+    text = _run("pmt_compare_runs.ipynb")
+    assert "models:/dtsen-pmt/1" in text
+    assert "exclusion_error_40" in text and "wls_exclusion_error_40" in text
+    assert "RPD" in text

@@ -1,0 +1,139 @@
+"""PMT training on the small delivery's survey sample, against a real (SQLite) MLflow store."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+
+from ranking.metrics import better, targeting, weighted_percentile
+
+
+def test_a_training_run_logs_parameters_metrics_artifacts_and_model(
+    trained_pmt, small_warehouse
+):
+    import mlflow
+    from pyspark.sql import functions as F
+
+    cfg, result = trained_pmt
+    _, storage, _ = small_warehouse
+    per_province = (
+        storage.read("bronze/susenas_keluarga")
+        .groupBy(F.substring("kode_wilayah", 1, 2))
+        .agg(F.round(F.count(F.lit(1)) * 0.2).alias("n"))
+    )
+    client = mlflow.MlflowClient(cfg.tracking_uri)
+    run = client.get_run(result["run_id"])
+    params = run.data.params
+    assert params["trainer"] == "xgboost"
+    assert params["xgb.n_estimators"] == "40"
+    assert params["feature_spec"] == "dtsen-39"
+    assert params["delta.bronze/susenas_keluarga"] == "0"
+    # 20% of each province's households (rounded), not 20% of the whole sample.
+    assert int(params["households_holdout"]) == per_province.agg(F.sum("n")).first()[0]
+    metrics = run.data.metrics
+    for name in ("rmse", "r2", "spearman", "exclusion_error_40", "inclusion_error_50"):
+        assert name in metrics and f"wls_{name}" in metrics and f"observed_{name}" in metrics
+    assert {f"relasi_{r}_spearman" for r in ("R", "P", "D", "RP", "RD", "PD", "RPD")} <= set(
+        metrics
+    )
+    assert 0.0 <= metrics["exclusion_error_40"] <= 1.0
+    artifacts = {a.path for a in client.list_artifacts(result["run_id"])}
+    assert {
+        "feature_spec.yaml",
+        "feature_importance.png",
+        "predicted_vs_observed.png",
+        "metrics_by_province.csv",
+        "metrics_by_relasi.csv",
+        "wls_coefficients.csv",
+    } <= artifacts
+    version = client.get_model_version_by_alias("dtsen-pmt", "champion")
+    assert (result["version"], result["promoted"]) == ("1", True)
+    assert version.version == "1" and version.run_id == result["run_id"]
+    info = mlflow.models.get_model_info("models:/dtsen-pmt@champion")
+    assert info.metadata["feature_spec"]["name"] == "dtsen-39"
+    assert [c.name for c in info.signature.inputs.inputs][:3] == [
+        "jumlah_keluarga_dalam_rumah",
+        "status_bangunan_1",
+        "status_bangunan_2",
+    ]
+
+
+def test_a_worse_run_does_not_take_the_champion_alias(spark, small_warehouse, trained_pmt):
+    import mlflow
+
+    from jobs.train_pmt import train
+
+    cfg, first = trained_pmt
+    _, storage, _ = small_warehouse
+    # One stump cannot rank households: clearly worse on the promotion metric.
+    weak = cfg.model_copy(
+        update={
+            "pmt": cfg.pmt.model_copy(
+                update={
+                    "hyperparameters": replace(cfg.pmt.hyperparameters, n_estimators=1, max_depth=1)
+                }
+            )
+        }
+    )
+    second = train(spark, weak, storage)
+    assert second["metrics"]["exclusion_error_40"] > first["metrics"]["exclusion_error_40"]
+    assert (second["version"], second["promoted"], second["previous"]) == ("2", False, "1")
+    client = mlflow.MlflowClient(cfg.tracking_uri)
+    assert client.get_model_version_by_alias("dtsen-pmt", "champion").version == "1"
+
+
+def test_promotion_direction_per_metric():
+    assert better("exclusion_error_40", 0.10, 0.12)
+    assert not better("exclusion_error_40", 0.12, 0.12)
+    assert better("spearman", 0.9, 0.8) and not better("observed_r2", 0.7, 0.8)
+    assert not better("rmse", 0.19, 0.2, min_improvement=0.05)
+    assert better("rmse", 0.3, math.nan) and not better("rmse", math.nan, 0.3)
+
+
+def test_targeting_errors_with_weights():
+    import numpy as np
+
+    # Four households of one person each, equal weight: truth ranks a<b<c<d, the model
+    # swaps b and c. At 50% the poorest half is {a, b}; the model places {a, c} there.
+    observed = np.array([1.0, 2.0, 3.0, 4.0])
+    predicted = np.array([1.0, 3.0, 2.0, 4.0])
+    scores = targeting(observed, predicted, np.ones(4), np.ones(4))
+    assert scores["exclusion_error_50"] == pytest.approx(0.5)
+    assert scores["inclusion_error_50"] == pytest.approx(0.5)
+    assert scores["exclusion_error_40"] == pytest.approx(0.0)  # only a is below 40%
+    # People, not households: a household of 3 at the bottom is 3/6 of the population.
+    pct = weighted_percentile(np.array([5.0, 1.0, 3.0]), np.array([1.0, 3.0, 2.0]))
+    assert pct.tolist() == pytest.approx([100 * 5.5 / 6, 100 * 1.5 / 6, 100 * 4 / 6])
+
+
+@pytest.mark.slow
+def test_single_node_and_spark_trainers_give_equivalent_models(spark):
+    import numpy as np
+    from pyspark.sql import functions as F
+
+    from ranking.trainers import LABEL, WEIGHT, SingleNodeTrainer, SparkTrainer, XgbParams
+
+    columns = ["a", "b", "c"]
+    data = (
+        spark.range(3000)
+        .select(
+            F.rand(1).alias("a"),
+            F.when(F.rand(2) < 0.1, None).otherwise(F.rand(3)).alias("b"),
+            F.floor(F.rand(4) * 5).cast("double").alias("c"),
+            (F.rand(5) + 0.5).alias(WEIGHT),
+            F.randn(6).alias("noise"),
+        )
+        .withColumn(LABEL, F.col("a") * 2 + F.coalesce("b", F.lit(0.5)) - F.col("c") * 0.3)
+        .withColumn(LABEL, F.col(LABEL) + F.col("noise") * 0.1)
+        .repartition(1)  # the same row order for both trainers
+        .cache()
+    )
+    params = XgbParams(n_estimators=60, subsample=1.0, colsample_bytree=1.0)
+    local = SingleNodeTrainer(params, seed=7).fit(data, columns)
+    distributed = SparkTrainer(params, seed=7, num_workers=1).fit(data, columns)
+    frame = data.select(*columns).toPandas()
+    a, b = local.inplace_predict(frame), distributed.inplace_predict(frame)
+    assert np.corrcoef(a, b)[0, 1] > 0.999
+    assert np.abs(a - b).mean() < 0.02
