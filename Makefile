@@ -11,7 +11,7 @@ SYNTHETIC := data/synthetic
 CONF ?= conf/local.yaml
 INDIVIDUALS ?=
 
-.PHONY: run test check format generate ingest link evaluate_link clean java
+.PHONY: run test check format generate ingest link evaluate_link train_pmt rank allocate movement mlflow-ui clean java
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11) on PATH"; exit 1; }
@@ -26,8 +26,9 @@ java:
 DELIVERY = $(or $(INPUT),$(SYNTHETIC))
 JOB = $(PY) -m jobs.$(1) --conf $(CONF) --input $(DELIVERY) --warehouse $(WAREHOUSE)
 
-# Generate (unless INPUT names a delivery), ingest, link; score the linkage when the
-# delivery carries ground truth (_truth/, synthetic deliveries only).
+# End to end: generate (unless INPUT names a delivery), ingest, link (scored against
+# _truth/ on synthetic deliveries), train the PMT when there is no champion yet, rank,
+# allocate.
 run: $(STAMP) java
 ifeq ($(INPUT),)
 	$(call JOB,generate) $(if $(INDIVIDUALS),--individuals $(INDIVIDUALS))
@@ -35,12 +36,25 @@ endif
 	$(call JOB,ingest)
 	$(call JOB,link)
 	@if [ -d "$(DELIVERY)/_truth" ]; then $(call JOB,evaluate_link); fi
+	$(call JOB,train_pmt) --unless-champion
+	$(call JOB,rank)
+	$(call JOB,allocate)
 
 generate: $(STAMP) java
 	$(call JOB,generate) $(if $(INDIVIDUALS),--individuals $(INDIVIDUALS))
 
-ingest link evaluate_link: $(STAMP) java
+ingest link evaluate_link train_pmt rank allocate: $(STAMP) java
 	$(call JOB,$@)
+
+# Movement between two ranked periods: make movement DARI=2025Q1 KE=2025Q2
+movement: $(STAMP) java
+	$(call JOB,movement) $(if $(DARI),--dari $(DARI)) $(if $(KE),--ke $(KE))
+
+# The MLflow UI on the warehouse's SQLite store: http://127.0.0.1:$(MLFLOW_PORT)
+MLFLOW_PORT ?= 5000
+mlflow-ui: $(STAMP)
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(WAREHOUSE))/mlflow.db \
+		--host 127.0.0.1 --port $(MLFLOW_PORT)
 
 test: $(STAMP) java
 	$(PY) -m pytest

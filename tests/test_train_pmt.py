@@ -50,7 +50,7 @@ def test_a_training_run_logs_parameters_metrics_artifacts_and_model(
     } <= artifacts
     version = client.get_model_version_by_alias("dtsen-pmt", "champion")
     assert (result["version"], result["promoted"]) == ("1", True)
-    assert version.version == "1" and version.run_id == result["run_id"]
+    assert str(version.version) == "1" and version.run_id == result["run_id"]
     info = mlflow.models.get_model_info("models:/dtsen-pmt@champion")
     assert info.metadata["feature_spec"]["name"] == "dtsen-39"
     assert [c.name for c in info.signature.inputs.inputs][:3] == [
@@ -81,7 +81,7 @@ def test_a_worse_run_does_not_take_the_champion_alias(spark, small_warehouse, tr
     assert second["metrics"]["exclusion_error_40"] > first["metrics"]["exclusion_error_40"]
     assert (second["version"], second["promoted"], second["previous"]) == ("2", False, "1")
     client = mlflow.MlflowClient(cfg.tracking_uri)
-    assert client.get_model_version_by_alias("dtsen-pmt", "champion").version == "1"
+    assert str(client.get_model_version_by_alias("dtsen-pmt", "champion").version) == "1"
 
 
 def test_promotion_direction_per_metric():
