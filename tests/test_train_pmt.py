@@ -96,13 +96,15 @@ def test_targeting_errors_with_weights():
     import numpy as np
 
     # Four households of one person each, equal weight: truth ranks a<b<c<d, the model
-    # swaps b and c. At 50% the poorest half is {a, b}; the model places {a, c} there.
+    # swaps b and c. Midpoint percentiles are 12.5, 37.5, 62.5, 87.5, so the poorest 40%
+    # and 50% are both {a, b}; the model places {a, c} there.
     observed = np.array([1.0, 2.0, 3.0, 4.0])
     predicted = np.array([1.0, 3.0, 2.0, 4.0])
     scores = targeting(observed, predicted, np.ones(4), np.ones(4))
     assert scores["exclusion_error_50"] == pytest.approx(0.5)
     assert scores["inclusion_error_50"] == pytest.approx(0.5)
-    assert scores["exclusion_error_40"] == pytest.approx(0.0)  # only a is below 40%
+    assert scores["exclusion_error_40"] == pytest.approx(0.5)
+    assert scores["spearman"] == pytest.approx(0.8)
     # People, not households: a household of 3 at the bottom is 3/6 of the population.
     pct = weighted_percentile(np.array([5.0, 1.0, 3.0]), np.array([1.0, 3.0, 2.0]))
     assert pct.tolist() == pytest.approx([100 * 5.5 / 6, 100 * 1.5 / 6, 100 * 4 / 6])
