@@ -10,9 +10,7 @@ import pytest
 from ranking.metrics import better, targeting, weighted_percentile
 
 
-def test_a_training_run_logs_parameters_metrics_artifacts_and_model(
-    trained_pmt, small_warehouse
-):
+def test_a_training_run_logs_parameters_metrics_artifacts_and_model(trained_pmt, small_warehouse):
     import mlflow
     from pyspark.sql import functions as F
 
