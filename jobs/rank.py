@@ -59,7 +59,14 @@ def ranked(
     options = {"buckets": buckets} if buckets else {}
     for column, by in LEVELS:
         percentile = "persentil_nasional" if not by else None
-        frame = with_desil(frame, by=by, desil_col=column, percentile_col=percentile, **options)
+        # Each level's score sketch is a job of its own: keep the previous level's result
+        # so that the next one does not recompute it.
+        ranked_level = with_desil(
+            frame, by=by, desil_col=column, percentile_col=percentile, **options
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        ranked_level.count()  # materialise before the input's cache is dropped
+        frame.unpersist()
+        frame = ranked_level
     return frame.select(
         F.lit(periode).alias("periode"),
         "dtsen_keluarga_id",
