@@ -114,7 +114,8 @@ if [[ $# -eq 0 ]]; then
 fi
 job="$1"
 shift
-if ! list_jobs | grep -qxF -- "$job"; then
+# Not grep -q: it would stop reading early, and pipefail would then report the writer's SIGPIPE.
+if ! list_jobs | grep -xF -- "$job" >/dev/null; then
   echo "spark-submit.sh: unknown job '$job'" >&2
   usage >&2
   exit 2
