@@ -29,8 +29,7 @@ from jobs import cli
 from jobs.config import Config
 from jobs.errors import BadDeliveryError
 from jobs.ingest import latest_batch, read_bronze
-from jobs.session import build_session
-from jobs.storage import Storage, open_storage
+from jobs.storage import Storage
 from ranking.allocation import allocate, changes, kab_quotas, quota_status, scale_quota
 from ranking.candidates import candidates, unknown_recipients
 
@@ -188,12 +187,7 @@ def format_figures(figures: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    args = cli.parser(__doc__.splitlines()[0]).parse_args(argv)
-    cfg = cli.config_from(args)
-    spark = build_session(cfg)
-    figures = allocation(spark, cfg, open_storage(spark, cfg))
-    print(format_figures(figures))  # the job's result, for the person who ran it
-    return figures
+    return cli.run_stage(argv, __doc__.splitlines()[0], allocation, format_figures)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from jobs.config import Config, load_config
 from jobs.errors import DtsenError
@@ -53,3 +54,21 @@ def run(main: Callable[[Sequence[str] | None], object], argv: Sequence[str] | No
         log.error("%s: %s", type(exc).__name__, exc)
         return 2
     return 0
+
+
+def run_stage(
+    argv: Sequence[str] | None,
+    description: str,
+    stage: Callable[[Any, Config, Any], dict[str, Any]],
+    report: Callable[[dict[str, Any]], str],
+) -> dict[str, Any]:
+    """The ``main`` of a stage that takes only the common flags: config, session,
+    storage, the stage, and its figures printed as the job's result."""
+    from jobs.session import build_session
+    from jobs.storage import open_storage
+
+    cfg = config_from(parser(description).parse_args(argv))
+    spark = build_session(cfg)
+    figures = stage(spark, cfg, open_storage(spark, cfg))
+    print(report(figures))  # the job's result, for the person who ran it
+    return figures

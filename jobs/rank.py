@@ -25,8 +25,7 @@ from jobs import cli
 from jobs.config import Config
 from jobs.ingest import latest_batch, read_bronze
 from jobs.pmt_registry import connect, load_scoring_model
-from jobs.session import build_session
-from jobs.storage import Storage, open_storage
+from jobs.storage import Storage
 from ranking.adjustments import apply_adjustments, family_signals
 from ranking.desil import with_desil
 from ranking.eligibility import kelayakan
@@ -168,12 +167,7 @@ def format_figures(figures: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    args = cli.parser(__doc__.splitlines()[0]).parse_args(argv)
-    cfg = cli.config_from(args)
-    spark = build_session(cfg)
-    figures = rank(spark, cfg, open_storage(spark, cfg))
-    print(format_figures(figures))  # the job's result, for the person who ran it
-    return figures
+    return cli.run_stage(argv, __doc__.splitlines()[0], rank, format_figures)
 
 
 if __name__ == "__main__":
