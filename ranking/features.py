@@ -169,6 +169,22 @@ def _steps(feature: Feature) -> list[tuple[str, Callable[[], Column]]]:
     ]
 
 
+def _stage(frame: DataFrame, features: tuple[Feature, ...], spec_name: str) -> DataFrame:
+    """Add a stage's features in one projection: they see the stage's inputs, not each
+    other. One ``select`` keeps the plan shallow (a chain of ~170 ``withColumn`` per
+    relasi mask made Spark's analysis the slowest part of training); a feature named
+    like an input column replaces it."""
+    steps = [step for feature in features for step in _steps(feature)]
+    names = {name for name, _ in steps}
+    keep = [c for c in frame.columns if c not in names]
+    try:
+        return frame.select(*keep, *[make().alias(name) for name, make in steps])
+    except AnalysisException:
+        for name, make in steps:  # find the feature to blame, and name it
+            _with(frame, name, make, spec_name)
+        raise
+
+
 def build_features(
     families: DataFrame, members: DataFrame, spec: FeatureSpec, reference_date: date
 ) -> DataFrame:
@@ -192,13 +208,8 @@ def build_features(
     frame = families.select(*FAMILY_INPUTS).withColumn(
         "kode_prov", F.substring("kode_wilayah", 1, 2)
     )
-    for feature in spec.family:
-        for name, column in _steps(feature):
-            frame = _with(frame, name, column, spec.name)
-    frame = frame.join(per_family, KEY, "left")
-    for feature in spec.derived:
-        for name, column in _steps(feature):
-            frame = _with(frame, name, column, spec.name)
+    frame = _stage(frame, spec.family, spec.name).join(per_family, KEY, "left")
+    frame = _stage(frame, spec.derived, spec.name)
     return frame.select(KEY, "kode_wilayah", *[F.col(c).cast("double") for c in spec.columns])
 
 
