@@ -27,7 +27,7 @@ from jobs.ingest import latest_batch, read_bronze
 from jobs.pmt_registry import connect, load_scoring_model
 from jobs.storage import Storage
 from ranking.adjustments import apply_adjustments, family_signals
-from ranking.desil import with_desil
+from ranking.desil import DEFAULT_BUCKETS, score_bounds, with_desil
 from ranking.eligibility import kelayakan
 from ranking.features import KEY, build_features, golden_inputs
 from ranking.scoring import predict
@@ -55,17 +55,11 @@ def ranked(
         .join(scores, "dtsen_keluarga_id")
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    options = {"buckets": buckets} if buckets else {}
+    # One score sketch for the three levels: they rank the same scores.
+    bounds = score_bounds(frame, "skor", buckets or DEFAULT_BUCKETS)
     for column, by in LEVELS:
         percentile = "persentil_nasional" if not by else None
-        # Each level's score sketch is a job of its own: keep the previous level's result
-        # so that the next one does not recompute it.
-        ranked_level = with_desil(
-            frame, by=by, desil_col=column, percentile_col=percentile, **options
-        ).persist(StorageLevel.MEMORY_AND_DISK)
-        ranked_level.count()  # materialise before the input's cache is dropped
-        frame.unpersist()
-        frame = ranked_level
+        frame = with_desil(frame, by=by, desil_col=column, percentile_col=percentile, bounds=bounds)
     return frame.select(
         F.lit(periode).alias("periode"),
         "dtsen_keluarga_id",

@@ -134,15 +134,13 @@ def train(spark: Any, cfg: Config, storage: Storage) -> dict[str, Any]:
     tick = time.monotonic()
     booster = fitter.fit(train_rows, columns)
     xgb_seconds = time.monotonic() - tick
+    surveyed = train_rows.where(F.col("relasi") == FULL).select(*columns, "y", WEIGHT).toPandas()
     tick = time.monotonic()
-    baseline = LinearPmt.fit(
-        train_rows.where(F.col("relasi") == FULL).select(*columns, "y", WEIGHT).toPandas(),
-        columns,
-    )
+    baseline = LinearPmt.fit(surveyed, columns)
     wls_seconds = time.monotonic() - tick
     # A survey holdout (x 7 relasi masks) is small; copy() defragments the wide frame.
     holdout = data.where("holdout").drop("holdout").toPandas().copy()
-    n_train = train_rows.where(F.col("relasi") == FULL).count()
+    n_train = len(surveyed)
     data.unpersist()
     holdout["xgb"] = booster.inplace_predict(holdout[columns].astype(float))
     holdout["wls"] = baseline.predict(holdout)

@@ -40,7 +40,7 @@ from functools import reduce
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-__all__ = ["DEFAULT_BUCKETS", "reference_desil", "with_desil"]
+__all__ = ["DEFAULT_BUCKETS", "reference_desil", "score_bounds", "with_desil"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ def with_desil(
     weight: str = "jumlah_anggota",
     key: str = "dtsen_keluarga_id",
     buckets: int = DEFAULT_BUCKETS,
+    bounds: list[float] | None = None,
 ) -> DataFrame:
     """Add an exact population-weighted desil (and optionally percentile) within groups.
 
@@ -85,6 +86,9 @@ def with_desil(
         key: unique family key, the tie-breaker among equal scores.
         buckets: number of score buckets the work is split into (see
             :data:`DEFAULT_BUCKETS`); any value >= 1 gives the same result.
+        bounds: precomputed :func:`score_bounds` of the same scores; several levels
+            ranking one table share them, so the sketch runs once (then nothing runs
+            eagerly and ``buckets`` is not used).
 
     Returns:
         ``families`` with ``desil_col`` (and ``percentile_col``) added.
@@ -103,7 +107,8 @@ def with_desil(
     )
     _check_free(families, [bucket, within, other_bucket, bucket_weight, offset, before, total])
 
-    bounds = _score_bounds(families, score, buckets)
+    if bounds is None:
+        bounds = score_bounds(families, score, buckets)
     log.debug("desil %s: %d score buckets", desil_col, len(bounds) + 1)
     bucketed = _with_bucket(families, score, bounds, bucket)
 
@@ -216,7 +221,7 @@ def _outputs(desil_col: str, percentile_col: str | None) -> list[str]:
     return [desil_col] if percentile_col is None else [desil_col, percentile_col]
 
 
-def _score_bounds(families: DataFrame, score: str, buckets: int) -> list[float]:
+def score_bounds(families: DataFrame, score: str, buckets: int) -> list[float]:
     """Up to ``buckets - 1`` distinct, sorted score boundaries from an approximate sketch.
 
     Their accuracy only affects how evenly rows spread over buckets, never the result.
