@@ -58,6 +58,7 @@ def allocation(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, 
     population = persons.count()
 
     quotas, decisions, movements, totals = [], [], [], []
+    cached: list[DataFrame] = []  # each program's candidates, read by three of the writes
     for program, rules in cfg.programs().items():
         national = scale_quota(rules.national_quota, population, cfg.allocation.national_population)
         units = candidates(
@@ -99,7 +100,7 @@ def allocation(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, 
             changes(decided, unknown_recipients(persons, penerima, program)).select(*label, "*")
         )
         totals.append((program, rules.unit, national))
-        units.unpersist()
+        cached.append(units)
 
     def union(frames: list[DataFrame]) -> DataFrame:
         return reduce(DataFrame.unionByName, frames)
@@ -111,6 +112,8 @@ def allocation(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, 
         (union(movements), "gold/mutasi_program"),
     ):
         storage.write(frame, table, partition_by=["periode"], replace_where=where)
+    for units in cached:
+        units.unpersist()
     chosen = storage.read("gold/keputusan_program").where(
         (F.col("periode") == periode) & F.col("terpilih")
     )
