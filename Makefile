@@ -60,12 +60,12 @@ test: $(STAMP) java
 	$(PY) -m pytest
 
 check: $(STAMP)
-	$(VENV)/bin/ruff check jobs linkage ranking conf tests benchmarks
-	$(VENV)/bin/ruff format --check jobs linkage ranking conf tests benchmarks
+	$(VENV)/bin/ruff check jobs dtsen delivery linkage ranking conf tests benchmarks
+	$(VENV)/bin/ruff format --check jobs dtsen delivery linkage ranking conf tests benchmarks
 
 format: $(STAMP)
-	$(VENV)/bin/ruff check --fix jobs linkage ranking conf tests benchmarks
-	$(VENV)/bin/ruff format jobs linkage ranking conf tests benchmarks
+	$(VENV)/bin/ruff check --fix jobs dtsen delivery linkage ranking conf tests benchmarks
+	$(VENV)/bin/ruff format jobs dtsen delivery linkage ranking conf tests benchmarks
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info data warehouse .pytest_cache .ruff_cache

@@ -8,7 +8,7 @@
 # --conf FILE --set key=value --input DIR --warehouse DIR (see `python -m jobs.<job> -h`).
 # --dry-run prints the spark-submit command (one shell-quoted line) and exits.
 #
-# What it does: packages jobs/, linkage/, ranking/ and conf/ (with its YAML and reference
+# What it does: packages jobs/, dtsen/, delivery/, linkage/, ranking/ and conf/ (with its YAML and reference
 # data) into build/dtsen-py.zip (rebuilt on every call) for --py-files, then runs
 #   spark-submit --master M --deploy-mode D --name dtsen-<job> --py-files build/dtsen-py.zip
 #     --jars <splink similarity JAR>[,<Delta JARs>] [--packages <delta-spark>] [Delta confs]
@@ -75,7 +75,7 @@ DELTA_PACKAGE="io.delta:delta-spark_${DELTA_SPARK_MINOR}_${DELTA_SCALA}:${DELTA_
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 ZIP="$ROOT/build/dtsen-py.zip"
-PACKAGES=(jobs linkage ranking conf)
+PACKAGES=(jobs dtsen delivery linkage ranking conf)
 
 if [[ -x "$ROOT/.venv/bin/python" ]]; then
   VENV_PYTHON="$ROOT/.venv/bin/python"

@@ -61,8 +61,8 @@ def child(method: str, n: int, overrides: list[str], repeat: int, out: Path) -> 
     """``repeat`` timed runs in this process; results go to ``out`` as JSON lines."""
     from pyspark.sql import functions as F
 
-    from jobs.config import load_config
-    from jobs.session import build_session
+    from dtsen.config import load_config
+    from dtsen.session import build_session
     from ranking.desil import reference_desil, with_desil
 
     rank = with_desil if method == "bucketed" else reference_desil

@@ -1,8 +1,8 @@
-"""Entry points of the DTSEN pipeline and the plumbing they share.
+"""The stages of the DTSEN pipeline, one module each, and nothing else.
 
-Each ``jobs/<stage>.py`` owns configuration, the SparkSession and storage I/O for one
-stage and delegates all DataFrame logic to a library (``linkage``, ``ranking``,
-``jobs.synthetic``, ``jobs.ingestion``). Shared plumbing: ``jobs.config`` (typed
-configuration), ``jobs.session`` (the one SparkSession builder), ``jobs.storage``
-(Delta tables on two engines), ``jobs.delivery`` (locating delivered files).
+Every ``jobs/<stage>.py`` has ``run(spark, cfg, storage, **flags)``, which reads the
+stage's inputs, calls the library (``ranking``, ``linkage``, ``delivery``) and writes
+its outputs, and a ``main()`` that goes through ``dtsen.cli.run_stage``: flags, config,
+session, storage, ``run``, the printed summary. No job imports another; nothing outside
+``tests/`` imports a job.
 """

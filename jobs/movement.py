@@ -19,12 +19,11 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import cli
-from jobs.config import Config
-from jobs.errors import BadDeliveryError
-from jobs.session import build_session
-from jobs.storage import Storage, open_storage
-from ranking.movement import desil_transitions, program_movements
+from dtsen import cli
+from dtsen.config import Config
+from dtsen.errors import BadDeliveryError
+from dtsen.storage import Storage
+from ranking.movement import desil_transitions, format_report, program_movements
 
 
 def _snapshot(storage: Storage, table: str, periode: str, version: int) -> DataFrame:
@@ -44,14 +43,16 @@ def latest_periods(storage: Storage) -> tuple[str, str]:
     return periods[-2], periods[-1]
 
 
-def movement(
+def run(
     spark: SparkSession,
     cfg: Config,
     storage: Storage,
-    dari: str,
-    ke: str,
+    dari: str | None = None,
+    ke: str | None = None,
 ) -> dict[str, Any]:
-    """Write and return the two reports for ``dari`` -> ``ke``."""
+    """Write and return the two reports for ``dari`` -> ``ke`` (default: the two latest)."""
+    if not (dari and ke):
+        dari, ke = latest_periods(storage)
     # Pin each table's version once, so both periods come from the same snapshot.
     versions = {
         t: storage.version(t)
@@ -91,36 +92,14 @@ def movement(
     }
 
 
-def format_report(report: dict[str, Any]) -> str:
-    lines = [f"{report['dari']} -> {report['ke']} (table versions {report['versi']})"]
-    lines.append("desil_nasional transitions (rows: before, columns: after; '-' = absent)")
-    cells = {(r["desil_lama"], r["desil_baru"]): r["jumlah_keluarga"] for r in report["transisi"]}
-    axis: list[int | None] = [*range(1, 11), None]
-    name = {**{d: str(d) for d in range(1, 11)}, None: "-"}
-    lines.append("      " + "".join(f"{name[d]:>7}" for d in axis))
-    for before in axis:
-        counts = "".join(f"{cells.get((before, after), 0):>7}" for after in axis)
-        lines.append(f"{name[before]:>6}{counts}")
-    lines.append(f"{'program':<8} {'arah':<7} {'alasan':<26} {'jumlah':>8}")
-    lines += [
-        f"{r['program']:<8} {r['arah']:<7} {r['alasan'] or '-':<26} {r['jumlah']:>8}"
-        for r in report["program"]
-    ]
-    return "\n".join(lines)
+FLAGS = [
+    (("--dari",), {"help": "earlier period (default: second latest)"}),
+    (("--ke",), {"help": "later period (default: latest)"}),
+]
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = cli.parser(__doc__.splitlines()[0])
-    parser.add_argument("--dari", help="earlier period (default: second latest)")
-    parser.add_argument("--ke", help="later period (default: latest)")
-    args = parser.parse_args(argv)
-    cfg = cli.config_from(args)
-    spark = build_session(cfg)
-    storage = open_storage(spark, cfg)
-    dari, ke = (args.dari, args.ke) if args.dari and args.ke else latest_periods(storage)
-    report = movement(spark, cfg, storage, dari, ke)
-    print(format_report(report))  # the job's result, for the person who ran it
-    return report
+    return cli.run_stage(argv, __doc__, run, format_report, FLAGS)
 
 
 if __name__ == "__main__":

@@ -92,3 +92,42 @@ def evaluate(records: DataFrame, entity: str) -> DataFrame:
     for part in parts[1:]:
         out = out.unionByName(part)
     return out.withColumn("entitas", F.lit(entity)).orderBy("entitas", "tingkat", "kelompok")
+
+
+def scored_records(
+    links: DataFrame, gold: DataFrame, truth: DataFrame, entity: str, keys: list[str], truth_id: str
+) -> DataFrame:
+    """Predicted and true cluster, source and province for every linked source record.
+
+    Args:
+        links: ``gold/link_<entity>`` (source keys -> ``dtsen_<entity>_id``).
+        gold: ``gold/<entity>`` (its ``kode_wilayah`` gives the province).
+        truth: the delivery's ``_truth/<entity>``: source keys -> ``truth_id``.
+    """
+    dtsen_id = f"dtsen_{entity}_id"
+    return (
+        links.join(truth, keys)
+        .join(gold.select(dtsen_id, "kode_wilayah"), dtsen_id, "left")
+        .select(
+            F.col(dtsen_id).alias("pred"),
+            F.col(truth_id).alias("truth"),
+            "sumber",
+            F.coalesce(F.substring("kode_wilayah", 1, 2), F.lit("??")).alias("provinsi"),
+        )
+    )
+
+
+def format_metrics(rows: list[dict]) -> str:
+    """The overall and per-source-pair rows of the metrics table, as the job prints them."""
+    header = ("entitas", "kelompok", "presisi", "recall", "f1", "pasangan")
+    lines = ["{:<9} {:<18} {:>8} {:>8} {:>8} {:>10}".format(*header)]
+
+    def fmt(value: float | None) -> str:
+        return "-" if value is None else f"{value:.4f}"
+
+    for r in rows:
+        lines.append(
+            f"{r['entitas']:<9} {r['kelompok']:<18} {fmt(r['presisi']):>8} "
+            f"{fmt(r['recall']):>8} {fmt(r['f1']):>8} {r['pasangan_benar']:>10}"
+        )
+    return "\n".join(lines)

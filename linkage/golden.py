@@ -13,8 +13,8 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from delivery.variables import MEMBER_VARIABLES
 from linkage.padan import NIK_TIDAK_VALID, PADAN_AKTIF, PADAN_TIDAK_AKTIF, TIDAK_PADAN
-from linkage.variables import MEMBER_VARIABLES
 
 PRECEDENCE = ("dukcapil", "regsosek", "p3ke", "dtks")
 STATUS_RANK = {PADAN_AKTIF: 1, PADAN_TIDAK_AKTIF: 2, TIDAK_PADAN: 3, NIK_TIDAK_VALID: 4}

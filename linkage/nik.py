@@ -14,6 +14,8 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from delivery.numbers import clean_number
+
 # Failure reasons, in the order they are checked.
 MISSING, LENGTH, NOT_DIGITS, REGION, DATE, SERIAL = (
     "KOSONG",
@@ -23,12 +25,6 @@ MISSING, LENGTH, NOT_DIGITS, REGION, DATE, SERIAL = (
     "TANGGAL",
     "SERIAL",
 )
-
-
-def clean_number(value: Column) -> Column:
-    """Digits as written, without spaces, dots or dashes; null when empty."""
-    cleaned = F.regexp_replace(F.upper(F.trim(value)), r"[\s.\-]", "")
-    return F.when(cleaned != "", cleaned)
 
 
 def _date_part(number: Column, reference_year: int, female_offset: bool) -> tuple[Column, Column]:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from delivery.variables import MEMBER_VARIABLES
 from linkage.standardise import (
     day_month_swapped,
     is_default_date,
@@ -17,7 +18,6 @@ from linkage.standardise import (
     with_address,
     with_name_tokens,
 )
-from linkage.variables import MEMBER_VARIABLES
 
 FIELDS = (
     "id",

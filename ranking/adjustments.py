@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from linkage.nik import clean_number
+from delivery.numbers import clean_number
 
 __all__ = [
     "AdjustmentRule",

@@ -21,7 +21,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from linkage.variables import DTKS_INDICATORS, FAMILY_VARIABLES, MEMBER_VARIABLES
+from delivery.variables import DTKS_INDICATORS, FAMILY_VARIABLES, MEMBER_VARIABLES
 
 KEY = "kunci"
 DTKS_COLUMNS = tuple(c.lower() for c in DTKS_INDICATORS)

@@ -6,6 +6,8 @@ Both functions compare two snapshots of one published table, each holding a sing
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -110,3 +112,22 @@ def program_movements(
         .groupBy("program", "arah", "alasan")
         .agg(F.count(F.lit(1)).alias("jumlah"))
     )
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The movement report as the job prints it: the desil matrix, program moves."""
+    lines = [f"{report['dari']} -> {report['ke']} (table versions {report['versi']})"]
+    lines.append("desil_nasional transitions (rows: before, columns: after; '-' = absent)")
+    cells = {(r["desil_lama"], r["desil_baru"]): r["jumlah_keluarga"] for r in report["transisi"]}
+    axis: list[int | None] = [*range(1, 11), None]
+    name = {**{d: str(d) for d in range(1, 11)}, None: "-"}
+    lines.append("      " + "".join(f"{name[d]:>7}" for d in axis))
+    for before in axis:
+        counts = "".join(f"{cells.get((before, after), 0):>7}" for after in axis)
+        lines.append(f"{name[before]:>6}{counts}")
+    lines.append(f"{'program':<8} {'arah':<7} {'alasan':<26} {'jumlah':>8}")
+    lines += [
+        f"{r['program']:<8} {r['arah']:<7} {r['alasan'] or '-':<26} {r['jumlah']:>8}"
+        for r in report["program"]
+    ]
+    return "\n".join(lines)

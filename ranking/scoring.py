@@ -9,11 +9,12 @@ batches. Nothing but the model bytes passes through the driver.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 import pandas as pd
 from pyspark.sql import DataFrame
 
-from ranking.features import KEY
+from ranking.features import KEY, FeatureSpec, build_features, golden_inputs
 
 
 def predict(
@@ -39,3 +40,19 @@ def predict(
             yield pd.DataFrame({KEY: batch[KEY], output: values.astype("float64")})
 
     return features.select(KEY, *columns).mapInPandas(score, f"{KEY} string, {output} double")
+
+
+def family_scores(
+    keluarga: DataFrame, individu: DataFrame, model: bytes, spec: FeatureSpec, reference_date: date
+) -> DataFrame:
+    """``dtsen_keluarga_id`` and ``skor`` (the PMT's prediction) of every golden family.
+
+    Args:
+        keluarga, individu: ``gold/keluarga`` and ``gold/individu``.
+        model, spec: the booster bytes and the feature spec it was trained with.
+        reference_date: members' ages are taken at it (the period's first day).
+    """
+    features = build_features(*golden_inputs(keluarga, individu), spec, reference_date)
+    return predict(features, model, spec.columns, "skor").withColumnRenamed(
+        KEY, "dtsen_keluarga_id"
+    )

@@ -16,7 +16,7 @@ from functools import reduce
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from ranking.features import KEY, RELASI, FeatureSpec, build_features, mask
+from ranking.features import KEY, RELASI, FeatureSpec, build_features, mask, survey_inputs
 from ranking.trainers import LABEL, WEIGHT
 
 FULL = "RPD"
@@ -85,4 +85,28 @@ def labelled(
         .withColumn("anggota", F.coalesce("anggota", F.lit(0)))
         .withColumn(WEIGHT, F.col("bobot") * F.col("faktor"))
         .drop("faktor")
+    )
+
+
+def training_frame(
+    households: DataFrame,
+    people: DataFrame,
+    spec: FeatureSpec,
+    reference_date: date,
+    patterns: dict[str, float],
+    holdout_fraction: float,
+    seed: int,
+) -> DataFrame:
+    """The Susenas bronze tables as the trainers take them: :func:`labelled` rows with
+    their :func:`holdout_flags` (``holdout``).
+
+    Args:
+        households, people: ``bronze/susenas_keluarga`` and ``bronze/susenas_individu``.
+        patterns: relasi pattern -> weight factor; patterns left out get weight 0.
+    """
+    families, members = survey_inputs(households, people, spec)
+    labels = households.select(F.col("id_ruta").alias(KEY), "bobot", "pengeluaran_kapita")
+    every = {r: patterns.get(r, 0.0) for r in RELASI}
+    return labelled(families, members, labels, spec, reference_date, every).join(
+        holdout_flags(families, holdout_fraction, seed), KEY
     )

@@ -1,18 +1,19 @@
 """One session-scoped SparkSession for the whole suite, tuned for tiny data.
 
-Built through the project's own builder (``jobs.session``) so tests exercise the same
+Built through the project's own builder (``dtsen.session``) so tests exercise the same
 settings as the jobs: local[2], 2 shuffle partitions, UI off, UTC, warehouse and
 checkpoints under pytest's temporary folder.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 
 import pytest
 
-from jobs.config import Config, load_config
-from jobs.session import build_session
+from dtsen.config import Config, load_config
+from dtsen.session import build_session
 
 
 @pytest.fixture(scope="session")
@@ -65,8 +66,8 @@ def small_delivery(spark, test_config: Config, tmp_path_factory: pytest.TempPath
 @pytest.fixture(scope="session")
 def small_warehouse(spark, test_config: Config, small_delivery, tmp_path_factory):
     """The small delivery ingested into its own warehouse: (config, storage, reports)."""
-    from jobs.ingest import ingest
-    from jobs.storage import Storage
+    from dtsen.storage import Storage
+    from jobs.ingest import run as ingest
 
     root = str(tmp_path_factory.mktemp("small_warehouse"))
     cfg = test_config.model_copy(
@@ -82,8 +83,8 @@ def small_warehouse(spark, test_config: Config, small_delivery, tmp_path_factory
 @pytest.fixture(scope="session")
 def linked_warehouse(spark, small_warehouse):
     """The small warehouse after linkage and evaluation: (config, storage, link figures)."""
-    from jobs.evaluate_link import evaluation
-    from jobs.link import link
+    from jobs.evaluate_link import run as evaluation
+    from jobs.link import run as link
 
     cfg, storage, _ = small_warehouse
     figures = link(spark, cfg, storage)
@@ -116,8 +117,39 @@ def mlflow_store(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trained_pmt(spark, small_warehouse, mlflow_store):
     """A PMT trained (40 trees) on the small delivery's survey: (config, result)."""
-    from jobs.train_pmt import train
+    from jobs.train_pmt import run as train
 
     cfg, storage, _ = small_warehouse
     cfg = _pmt_config(cfg, mlflow_store)
     return cfg, train(spark, cfg, storage)
+
+
+@pytest.fixture
+def isolate(spark, tmp_path):
+    """``isolate(cfg, mlflow_dir=None) -> (cfg, storage)``: a private copy of the warehouse
+    (and of an MLflow store folder, if given).
+
+    For tests that change what the shared fixtures hold (re-running a stage, writing
+    another period, registering another model version): they work on the copy, so the
+    session's fixtures stay as every other test expects them. Delta logs hold paths
+    relative to each table, so a copied table is the same table.
+    """
+    from dtsen.storage import Storage
+
+    def copy(cfg: Config, mlflow_dir=None):
+        root = tmp_path / "warehouse"
+        shutil.copytree(cfg.storage.root, root)
+        update: dict = {"storage": cfg.storage.model_copy(update={"root": str(root)})}
+        if mlflow_dir is not None:
+            store = tmp_path / "mlflow"
+            shutil.copytree(mlflow_dir, store)
+            update["mlflow"] = cfg.mlflow.model_copy(
+                update={
+                    "tracking_uri": f"sqlite:///{store}/mlflow.db",
+                    "artifact_location": str(store / "artifacts"),
+                }
+            )
+        isolated = cfg.model_copy(update=update)
+        return isolated, Storage(spark, str(root), cfg.storage.engine)
+
+    return copy

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.config import load_config
-from jobs.errors import BadConfigError
+from dtsen.config import load_config
+from dtsen.errors import BadConfigError
 
 
 def test_default_profile_is_the_embedded_local_one(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,3 +84,25 @@ def test_missing_file_and_bad_coverage(tmp_path: Path) -> None:
     cfg = load_config(None, ["generate.coverage.RPD=0.9"])
     with pytest.raises(BadConfigError, match="must sum to 1"):
         cfg.generate.coverage.shares()
+
+
+def test_promotion_metric_and_relasi_are_checked_when_the_config_loads() -> None:
+    with pytest.raises(BadConfigError, match=r"pmt\.promotion_metric: .*unknown metric 'f2'"):
+        load_config(None, ["pmt.promotion_metric=f2"])
+    with pytest.raises(BadConfigError, match=r"pmt\.relasi_mix: .*unknown relasi \['X'\]"):
+        load_config(None, ["pmt.relasi_mix={X: 1.0}"])
+    assert load_config(None, ["pmt.promotion_metric=observed_spearman"]).pmt.promotion_metric == (
+        "observed_spearman"
+    )
+
+
+def test_every_config_file_fails_through_one_loader(tmp_path: Path) -> None:
+    (tmp_path / "programs.yaml").write_text("PKH: [unclosed\n", encoding="utf-8")
+    (tmp_path / "linkage.yaml").write_text("sources: {dukcapil: {table: t}}\n", encoding="utf-8")
+    profile = tmp_path / "p.yaml"
+    profile.write_text("profile: p\nstorage: {root: w}\n", encoding="utf-8")
+    cfg = load_config(profile)
+    with pytest.raises(BadConfigError, match=r"programs\.yaml: not valid YAML"):
+        cfg.programs()
+    with pytest.raises(BadConfigError, match=r"linkage\.yaml: .*dukcapil\.fields: required"):
+        cfg.person_sources()

@@ -8,8 +8,8 @@ import pytest
 import yaml
 from chispa import assert_df_equality
 
-from jobs.config import default_profile
-from linkage.variables import FAMILY_VARIABLES
+from delivery.variables import FAMILY_VARIABLES
+from dtsen.config import default_profile
 from ranking.features import (
     DTKS_COLUMNS,
     KEY,

@@ -12,8 +12,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.config import Config, load_config
-from jobs.synthetic.assemble import (
+from delivery.synthetic.assemble import (
     assign_identifiers,
     chunk_plan,
     csv_lines,
@@ -21,10 +20,11 @@ from jobs.synthetic.assemble import (
     generate,
     written_nik,
 )
-from jobs.synthetic.context import build_context
-from jobs.synthetic.names import NameBook, write_name
-from jobs.synthetic.population import COMBOS, NIK_DIRT, generate_chunk
-from jobs.synthetic.reference import build_regions
+from delivery.synthetic.context import build_context
+from delivery.synthetic.names import NameBook, write_name
+from delivery.synthetic.population import COMBOS, NIK_DIRT, generate_chunk
+from delivery.synthetic.reference import build_regions
+from dtsen.config import Config, load_config
 
 
 @pytest.fixture(scope="module")
@@ -232,10 +232,9 @@ def test_csv_lines_quote_and_inject_row_dirt(spark: SparkSession) -> None:
 def test_generated_delivery_follows_the_contract(
     spark: SparkSession, test_config: Config, small_delivery: Path
 ) -> None:
-    from jobs.ingestion.mapping import load_mapping
 
     out = small_delivery
-    mapping = load_mapping(test_config.resolve_conf_file(test_config.ingest.sources))
+    mapping = test_config.source_mapping()
     for name, spec in mapping.tables.items():
         parts = sorted((out / spec.path).glob("part-*"))
         assert parts, f"{spec.path} not written"

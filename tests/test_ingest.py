@@ -12,12 +12,12 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.config import Config
-from jobs.delivery import Delivery
-from jobs.errors import BadDeliveryError
-from jobs.ingest import ingest_table
-from jobs.ingestion.mapping import SourceMapping, load_mapping
-from jobs.storage import Storage
+from delivery.ingestion.mapping import SourceMapping
+from dtsen.config import Config
+from dtsen.errors import BadDeliveryError
+from dtsen.io.delivery import Delivery
+from dtsen.storage import Storage
+from dtsen.storage.bronze import ingest_table
 
 TODAY = dt.date(2025, 6, 30)
 HEADER = (
@@ -54,7 +54,7 @@ EXPECTED_REASONS = {
 
 @pytest.fixture(scope="module")
 def mapping(test_config: Config) -> SourceMapping:
-    return load_mapping(test_config.resolve_conf_file(test_config.ingest.sources))
+    return test_config.source_mapping()
 
 
 @pytest.fixture()

@@ -6,7 +6,7 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from jobs.link import link
+from jobs.link import run as link
 
 pytestmark = pytest.mark.slow
 
@@ -44,11 +44,13 @@ def test_relasi_covers_the_seven_combinations(linked_warehouse) -> None:
     assert {c["rule"] for c in figures["comparisons"]} >= {"nik", "nama_tgl"}
 
 
-def test_ids_are_stable_across_runs(spark, linked_warehouse) -> None:
+def test_ids_are_stable_across_runs(spark, linked_warehouse, isolate) -> None:
     cfg, storage, _ = linked_warehouse
-    first = storage.read("gold/link_individu", version=0).select(
-        "sumber", "id_record", "dtsen_individu_id"
-    )
-    link(spark, cfg, storage)
-    second = storage.read("gold/link_individu").select("sumber", "id_record", "dtsen_individu_id")
-    assert_df_equality(first, second, ignore_row_order=True)
+    copy, again = isolate(cfg)
+    link(spark, copy, again)
+    for table, key in (("link_individu", "individu"), ("link_keluarga", "keluarga")):
+        columns = ["sumber", "id_record" if key == "individu" else "id_keluarga"]
+        first = storage.read(f"gold/{table}").select(*columns, f"dtsen_{key}_id")
+        second = again.read(f"gold/{table}").select(*columns, f"dtsen_{key}_id")
+        assert again.version(f"gold/{table}") == storage.version(f"gold/{table}") + 1
+        assert_df_equality(first, second, ignore_row_order=True)

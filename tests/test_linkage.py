@@ -353,7 +353,7 @@ def test_pairwise_metrics(spark: SparkSession) -> None:
 
 
 def test_model_version_depends_on_parameters_only() -> None:
-    from jobs.linkage_io import model_version
+    from dtsen.io.linkage_artefacts import model_version
 
     model = {"linker_uid": "a1", "comparisons": [{"m_probability": 0.9}]}
     assert model_version(model) == model_version({**model, "linker_uid": "b2"})

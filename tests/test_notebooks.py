@@ -10,10 +10,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from jobs.delivery import Delivery
-from jobs.ingest import ingest_table
-from jobs.ingestion.mapping import load_mapping
-from jobs.storage import Storage
+from dtsen.io.delivery import Delivery
+from dtsen.storage import Storage
+from dtsen.storage.bronze import ingest_table
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -32,7 +31,7 @@ def tiny_warehouse(spark, test_config, tmp_path: Path) -> Path:
     delivery = tmp_path / "delivery" / "referensi"
     delivery.mkdir(parents=True)
     (delivery / "ump.csv").write_text("kode_prov,ump\n11,3685615\n12,banyak\n", encoding="utf-8")
-    mapping = load_mapping(test_config.resolve_conf_file(test_config.ingest.sources))
+    mapping = test_config.source_mapping()
     storage = Storage(spark, str(tmp_path / "warehouse"))
     ingest_table(
         spark,

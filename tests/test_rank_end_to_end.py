@@ -11,8 +11,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def ranked(spark, linked_warehouse, trained_pmt):
     """2025Q1 ranked and allocated: (config, storage, rank figures, allocation figures)."""
-    from jobs.allocate import allocation
-    from jobs.rank import rank
+    from jobs.allocate import run as allocation
+    from jobs.rank import run as rank
 
     _, storage, _ = linked_warehouse
     cfg, _ = trained_pmt
@@ -70,20 +70,75 @@ def test_quotas_and_recipients_add_up(ranked):
     assert pbi.where(F.col("dtsen_individu_id").isNull()).isEmpty()
 
 
-def test_movement_report_between_two_periods(spark, ranked):
-    from jobs.movement import movement
+def test_movement_report_between_two_periods(spark, ranked, trained_pmt, mlflow_store, isolate):
+    """2025Q2 ranked and allocated for real in a copy of the warehouse, with a car now
+    weighing 1.5 on the score: the report must match a direct comparison of the two
+    periods' published tables."""
+    from chispa import assert_df_equality
 
-    cfg, storage, _, _ = ranked
-    # A second period as a copy of the first (ranking it again costs minutes): the
-    # report must then show every family on the diagonal and no program movement.
-    for table in ("gold/peringkat", "gold/penerima_program", "gold/keputusan_program"):
-        copy = (
-            storage.read(table).where("periode = '2025Q1'").withColumn("periode", F.lit("2025Q2"))
+    from ranking.adjustments import AdjustmentRule
+    from jobs.allocate import run as allocation
+    from jobs.movement import run as movement
+    from jobs.rank import run as rank
+
+    shared, _, _, _ = ranked
+    cfg, storage = isolate(shared, mlflow_store)
+    rules = [
+        r if r.code != "MOBIL_TERDAFTAR" else AdjustmentRule(r.code, r.signal, r.above, 1.5)
+        for r in cfg.ranking.adjustments
+    ]
+    q2 = cfg.model_copy(
+        update={
+            "ranking": cfg.ranking.model_copy(update={"periode": "2025Q2", "adjustments": rules})
+        }
+    )
+    rank(spark, q2, storage)
+    allocation(spark, q2, storage)
+    report = movement(spark, q2, storage)
+
+    assert (report["dari"], report["ke"]) == ("2025Q1", "2025Q2")
+    peringkat = storage.read("gold/peringkat")
+    before = peringkat.where("periode = '2025Q1'").select(
+        "dtsen_keluarga_id", F.col("desil_nasional").alias("desil_lama")
+    )
+    after = peringkat.where("periode = '2025Q2'").select(
+        "dtsen_keluarga_id", F.col("desil_nasional").alias("desil_baru")
+    )
+    direct = (
+        before.join(after, "dtsen_keluarga_id", "full")
+        .groupBy("desil_lama", "desil_baru")
+        .agg(F.count(F.lit(1)).alias("jumlah_keluarga"))
+    )
+    reported = storage.read("gold/laporan_transisi_desil").where("ke = '2025Q2'")
+    assert_df_equality(
+        reported.select("desil_lama", "desil_baru", "jumlah_keluarga"),
+        direct,
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
+    moved = sum(
+        r["jumlah_keluarga"] for r in report["transisi"] if r["desil_lama"] != r["desil_baru"]
+    )
+    assert moved > 0
+    penerima = storage.read("gold/penerima_program")
+
+    def units(periode: str):
+        # EXCEPT treats nulls as equal: a family program's null person id matches.
+        return penerima.where(F.col("periode") == periode).select(
+            "program", "dtsen_keluarga_id", "dtsen_individu_id"
         )
-        storage.write(copy, table, replace_where={"periode": "2025Q2"})
-    report = movement(spark, cfg, storage, "2025Q1", "2025Q2")
-    families = storage.read("gold/keluarga").count()
-    assert sum(r["jumlah_keluarga"] for r in report["transisi"]) == families
-    assert all(r["desil_lama"] == r["desil_baru"] for r in report["transisi"])
-    assert report["program"] == []
+
+    entries = units("2025Q2").subtract(units("2025Q1")).groupBy("program").count()
+    exits = units("2025Q1").subtract(units("2025Q2")).groupBy("program").count()
+    counted = {
+        (r["program"], r["arah"]): r["jumlah"]
+        for r in storage.read("gold/laporan_mutasi_program")
+        .where("ke = '2025Q2'")
+        .groupBy("program", "arah")
+        .agg(F.sum("jumlah").alias("jumlah"))
+        .collect()
+    }
+    expected = {(r["program"], "MASUK"): r["count"] for r in entries.collect()}
+    expected |= {(r["program"], "KELUAR"): r["count"] for r in exits.collect()}
+    assert counted == expected and counted
     assert report["versi"]["gold/peringkat"] == storage.version("gold/peringkat")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.session import splink_jar
+from dtsen.session import splink_jar
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "spark-submit.sh"

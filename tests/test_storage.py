@@ -1,4 +1,4 @@
-"""Contract of ``jobs.storage``, run against every engine this machine can run.
+"""Contract of ``dtsen.storage``, run against every engine this machine can run.
 
 The delta-rs leg always runs; the delta-spark leg needs delta-spark's JARs. Tables are
 a few rows with explicit schemas (a long, a string, a date, nulls) to keep Spark work
@@ -18,11 +18,11 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, LongType, StringType, StructField, StructType
 
-from jobs.config import Config, StorageConfig
-from jobs.errors import StorageConflictError, StorageError
-from jobs.session import has_delta_classes
-from jobs.storage import Storage, open_storage
-from jobs.storage.delta_rs import STAGE_PREFIX
+from dtsen.config import Config, StorageConfig
+from dtsen.errors import StorageConflictError, StorageError
+from dtsen.session import has_delta_classes
+from dtsen.storage import Storage, open_storage
+from dtsen.storage.delta_rs import STAGE_PREFIX
 
 NO_DELTA_JARS = (
     "delta-spark JVM classes not on the classpath: set DTSEN_DELTA_JARS to the delta-spark "

@@ -58,13 +58,14 @@ def test_a_training_run_logs_parameters_metrics_artifacts_and_model(trained_pmt,
     ]
 
 
-def test_a_worse_run_does_not_take_the_champion_alias(spark, small_warehouse, trained_pmt):
+def test_a_worse_run_does_not_take_the_champion_alias(trained_pmt, mlflow_store, isolate, spark):
     import mlflow
 
-    from jobs.train_pmt import train
+    from jobs.train_pmt import run as train
 
-    cfg, first = trained_pmt
-    _, storage, _ = small_warehouse
+    shared, first = trained_pmt
+    # Version 2 goes to a copy of the store: the shared one keeps only version 1.
+    cfg, storage = isolate(shared, mlflow_store)
     # One stump cannot rank households: clearly worse on the promotion metric.
     weak = cfg.model_copy(
         update={

@@ -1,6 +1,6 @@
 """From generated chunks to the delivered tables, as Spark DataFrames.
 
-Chunks come from :func:`jobs.synthetic.population.generate_chunk` run in parallel with
+Chunks come from :func:`delivery.synthetic.population.generate_chunk` run in parallel with
 ``mapInPandas``. NIK and KK serials are then assigned across chunks with windows
 partitioned by (region prefix, date), which makes every NIK and KK unique and
 deterministic without a global sort. Every delivered table is a projection of the
@@ -14,12 +14,13 @@ from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.synthetic.names import NameBook
-from jobs.synthetic.population import (
+from delivery.synthetic.names import NameBook
+from delivery.synthetic.population import (
     BAD_ROW,
     KK_KIND,
     NIK_DIRT,
@@ -79,6 +80,31 @@ def generate(spark: SparkSession, ctx: ChunkContext, plan: list[tuple[int, int]]
 def susenas_plan(households: int, per_chunk: int) -> list[tuple[int, int]]:
     """Susenas chunks, sized in persons (about 3.1 per household), with their own ids."""
     return chunk_plan(int(households * 3.1), per_chunk * 3, SUSENAS_CHUNK_OFFSET)
+
+
+def population(
+    spark: SparkSession, ctx: ChunkContext, individuals: int, families_per_chunk: int
+) -> DataFrame:
+    """The registry population with identifiers and family context, persisted on disk.
+
+    Generated once: the identifier windows and the table builders read it several
+    times. The caller unpersists it when the delivery is written.
+    """
+    per_chunk = int(families_per_chunk * 3.07)
+    raw = generate(spark, ctx, chunk_plan(individuals, per_chunk)).persist(StorageLevel.DISK_ONLY)
+    raw.count()
+    pop = family_context(assign_identifiers(raw)).persist(StorageLevel.DISK_ONLY)
+    pop.count()
+    raw.unpersist()
+    return pop
+
+
+def survey(
+    spark: SparkSession, ctx: ChunkContext, households: int, families_per_chunk: int
+) -> DataFrame:
+    """The Susenas sample's households, persisted on disk (the caller unpersists it)."""
+    plan = susenas_plan(households, families_per_chunk)
+    return generate(spark, ctx, plan).persist(StorageLevel.DISK_ONLY)
 
 
 # ----------------------------------------------------------------------- identifiers

@@ -27,11 +27,11 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from jobs.config import Config
-from jobs.errors import StorageConflictError, StorageError
-from jobs.session import has_delta_classes
-from jobs.storage.delta_rs import DeltaRsEngine
-from jobs.storage.delta_spark import DeltaSparkEngine
+from dtsen.config import Config
+from dtsen.errors import StorageConflictError, StorageError
+from dtsen.session import has_delta_classes
+from dtsen.storage.delta_rs import DeltaRsEngine
+from dtsen.storage.delta_spark import DeltaSparkEngine
 
 __all__ = ["Storage", "open_storage"]
 

@@ -7,7 +7,7 @@ true person carrying the truth (Dukcapil identity, welfare), the family's welfar
 variables, and per registry (``r`` Regsosek, ``p`` P3KE, ``d`` DTKS) whether and how the
 person appears there: source keys, the name, birth date and address as written, which
 NIK and KK error applies. NIK and KK serials are assigned later across chunks
-(``jobs.synthetic.identifiers``), so NIK dirt is recorded here as a code.
+(``delivery.synthetic.identifiers``), so NIK dirt is recorded here as a code.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from jobs.synthetic import names as nm
-from jobs.synthetic.welfare import family_variables, member_variables
+from delivery.synthetic import names as nm
+from delivery.synthetic.welfare import family_variables, member_variables
 
 SOURCES = ("r", "p", "d")
 COMBOS = ("RPD", "RP", "RD", "PD", "R", "P", "D", "none")

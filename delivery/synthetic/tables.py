@@ -11,9 +11,9 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from jobs.synthetic.assemble import csv_lines, nullable_code, written_kk, written_nik, yes_no
-from jobs.synthetic.reference import Regions
-from linkage.variables import FAMILY_VARIABLES, HOUSING_VARIABLES, MEMBER_VARIABLES
+from delivery.synthetic.assemble import csv_lines, nullable_code, written_kk, written_nik, yes_no
+from delivery.synthetic.reference import Regions
+from delivery.variables import FAMILY_VARIABLES, HOUSING_VARIABLES, MEMBER_VARIABLES
 
 P3KE_HOUSING = [
     "status_bangunan",

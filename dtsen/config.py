@@ -13,19 +13,27 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from datetime import date
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from jobs.errors import BadConfigError
+from delivery.ingestion.mapping import SourceMapping
+from delivery.synthetic.settings import GenerateConfig
+from dtsen.errors import BadConfigError
+from linkage.pipeline import LinkParams
+from linkage.records import PersonSource
 from ranking.adjustments import AdjustmentRule
+from ranking.evaluation import PROMOTION_METRICS
+from ranking.features import RELASI, FeatureSpec
 from ranking.trainers import XgbParams
 
+T = TypeVar("T")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -95,92 +103,24 @@ class PmtConfig(_Strict):
     """Share of register families per relasi (DTSEN, Feb 2025): the headline holdout metrics
     weight each masked copy of the holdout by it, to measure ranking as the register sees it."""
     promotion_metric: str = "exclusion_error_40"
-    """The holdout metric a new run must beat the champion on to take the alias."""
+    """The holdout metric a new run must beat the champion on to take the alias (one of
+    ``ranking.evaluation.PROMOTION_METRICS``)."""
     min_improvement: float = 0.0
 
+    @field_validator("promotion_metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        if value not in PROMOTION_METRICS:
+            raise ValueError(f"unknown metric {value!r}; expected one of {list(PROMOTION_METRICS)}")
+        return value
 
-class CoverageConfig(_Strict):
-    """Share of true families by the set of registries they appear in (sums to 1).
-
-    R = Regsosek, P = P3KE, D = DTKS; ``none`` are families only Dukcapil knows.
-    Defaults give 41.1% in all three (DTSEN, Feb 2025) and DTKS near 48-51%.
-    """
-
-    RPD: float = 0.411
-    RP: float = 0.225
-    RD: float = 0.045
-    PD: float = 0.030
-    R: float = 0.170
-    P: float = 0.050
-    D: float = 0.020
-    none: float = 0.049
-
-    def shares(self) -> dict[str, float]:
-        values = self.model_dump()
-        total = sum(values.values())
-        if abs(total - 1.0) > 1e-6:
-            raise BadConfigError(f"generate.coverage: shares must sum to 1, got {total:.6f}")
-        return values
-
-
-class DirtConfig(_Strict):
-    """Rates of every kind of dirt the input contract lists (per record unless noted)."""
-
-    nik_missing: float = 0.03
-    nik_wrong_length: float = 0.004
-    nik_letters: float = 0.003
-    nik_bad_prefix: float = 0.002
-    nik_impossible_date: float = 0.002
-    nik_digit_typo: float = 0.006
-    nik_shared_in_family: float = 0.004
-    nik_old_ganda: float = 0.003
-    kk_missing: float = 0.04
-    kk_stale: float = 0.08
-    """Per family and source: the source carries an older KK number."""
-    dukcapil_date_disagrees_nik: float = 0.005
-    dukcapil_sex_disagrees_nik: float = 0.001
-    dukcapil_unregistered: float = 0.004
-    """Persons whose Dukcapil record is missing from the extract (their NIK is unknown)."""
-    dukcapil_ganda: float = 0.003
-    """Persons who also hold an older, retired (GANDA) NIK record."""
-    deceased: float = 0.008
-    pindah_ln: float = 0.002
-    name_title: float = 0.05
-    name_muhammad_variant: float = 0.6
-    """Among names starting with Muhammad: written as another variant in a source."""
-    name_old_spelling: float = 0.03
-    name_typo: float = 0.03
-    name_token_swap: float = 0.02
-    name_token_missing: float = 0.03
-    birth_default_date: float = 0.03
-    birth_year_only: float = 0.01
-    birth_day_month_swap: float = 0.01
-    birth_typo: float = 0.01
-    address_rt_rw_in_text: float = 0.4
-    family_split: float = 0.03
-    """Per family and source: the family is registered as two KKs in that source."""
-    member_moved: float = 0.02
-    """Per person in an older source (P3KE, DTKS): listed in a previous family."""
-    region_moved: float = 0.03
-    """Per family in an older source: recorded at a previous address and region."""
-    duplicate_row: float = 0.002
-    malformed_column_count: float = 0.0005
-    malformed_text_in_number: float = 0.0005
-    malformed_code_out_of_range: float = 0.0005
-
-
-class GenerateConfig(_Strict):
-    seed: int = 20250205
-    individuals: int = 60000
-    families_per_chunk: int = 2000
-    """Unit of parallel, deterministic generation: one RNG stream per chunk."""
-    susenas_households: int = 6000
-    reference_date: str = "2025-02-01"
-    poverty_line: float = 582932.0
-    """BPS national poverty line, Rupiah per capita per month (March 2024)."""
-    log_pce_sd: float = 0.55
-    coverage: CoverageConfig = Field(default_factory=CoverageConfig)
-    dirt: DirtConfig = Field(default_factory=DirtConfig)
+    @field_validator("missing_patterns", "relasi_mix")
+    @classmethod
+    def _known_relasi(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(RELASI))
+        if unknown:
+            raise ValueError(f"unknown relasi {unknown}; expected a subset of {list(RELASI)}")
+        return value
 
 
 class IngestConfig(_Strict):
@@ -206,6 +146,16 @@ class LinkageConfig(_Strict):
     """Secret mixed into DTSEN ids; set it per deployment (e.g. from the environment)."""
     model_dir: str | None = None
     """Where model JSON and charts go; default ``<storage.root>/models/linkage``."""
+    reference_date: str = "2025-02-01"
+    """The delivery's extract date: a NIK's 2-digit birth year is taken in the latest
+    century not after it (a linkage setting: no stage on a real delivery reads the
+    generator's settings)."""
+
+    @field_validator("reference_date")
+    @classmethod
+    def _iso_date(cls, value: str) -> str:
+        date.fromisoformat(value)
+        return value
 
 
 class RankingConfig(_Strict):
@@ -293,6 +243,20 @@ class Config(_Strict):
         return f"{Path(self.storage.root).resolve()}/mlflow-artifacts"
 
     @property
+    def linkage_params(self) -> LinkParams:
+        """The linkage settings as the pure pipeline takes them."""
+        lk = self.linkage
+        return LinkParams(
+            match_threshold=lk.match_threshold,
+            review_threshold=lk.review_threshold,
+            u_max_pairs=lk.u_max_pairs,
+            training_fraction=lk.training_fraction,
+            seed=lk.seed,
+            id_salt=lk.id_salt,
+            reference_year=date.fromisoformat(lk.reference_date).year,
+        )
+
+    @property
     def linkage_model_dir(self) -> str:
         return self.linkage.model_dir or f"{self.storage.root.rstrip('/')}/models/linkage"
 
@@ -300,16 +264,32 @@ class Config(_Strict):
     def checkpoint_dir(self) -> str:
         return self.spark.checkpoint_dir or f"{self.storage.root.rstrip('/')}/_scratch/checkpoints"
 
+    def conf_file(self, relative: str, parse: Callable[[Any], T]) -> T:
+        """A YAML file the profile references, parsed by ``parse`` (see ``read_yaml``)."""
+        return parse_yaml(self.resolve_conf_file(relative), parse)
+
     def programs(self) -> dict[str, ProgramConfig]:
-        """The programs of ``allocation.programs`` (BadConfigError naming the file if bad)."""
-        source = self.resolve_conf_file(self.allocation.programs)
-        try:
-            tree = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-            return {name: ProgramConfig.model_validate(v) for name, v in tree.items()}
-        except (yaml.YAMLError, AttributeError) as exc:
-            raise BadConfigError(f"{source}: not a mapping of programs: {exc}") from exc
-        except ValidationError as exc:
-            raise BadConfigError(f"{source}: {_describe(exc)}") from exc
+        """The programs of ``allocation.programs``."""
+        return self.conf_file(
+            self.allocation.programs,
+            TypeAdapter(dict[str, ProgramConfig]).validate_python,
+        )
+
+    def source_mapping(self) -> SourceMapping:
+        """The delivery layout of ``ingest.sources``: tables, columns, codes."""
+        return self.conf_file(self.ingest.sources, SourceMapping.model_validate)
+
+    def person_sources(self) -> dict[str, PersonSource]:
+        """Which columns feed which person field, per source (``linkage.sources``)."""
+        return self.conf_file(
+            self.linkage.sources,
+            lambda tree: TypeAdapter(dict[str, PersonSource]).validate_python(tree["sources"]),
+        )
+
+    def feature_spec(self) -> FeatureSpec:
+        """The PMT features of ``pmt.features``."""
+        source = str(self.resolve_conf_file(self.pmt.features))
+        return self.conf_file(self.pmt.features, lambda tree: FeatureSpec.from_dict(tree, source))
 
     def resolve_conf_file(self, relative: str) -> Path | Traversable:
         """Find a file referenced by the profile: beside it first, then in packaged ``conf/``.
@@ -324,6 +304,38 @@ class Config(_Strict):
         if packaged.is_file():
             return packaged
         raise BadConfigError(f"config file {relative!r} not found in {self.conf_dir!r} or conf/")
+
+
+def read_yaml(source: Path | Traversable) -> Any:
+    """The YAML document in ``source``: the one loader of every configuration file.
+
+    Raises:
+        BadConfigError: the file is missing or unreadable, or not valid YAML.
+    """
+    if not source.is_file():
+        raise BadConfigError(f"config file {str(source)!r} does not exist")
+    try:
+        return yaml.safe_load(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadConfigError(f"{source}: cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise BadConfigError(f"{source}: not valid YAML: {exc}") from exc
+
+
+def parse_yaml(source: Path | Traversable, parse: Callable[[Any], T]) -> T:
+    """``parse`` applied to the YAML in ``source``; any failure names the file.
+
+    Raises:
+        BadConfigError: unreadable, not YAML, or ``parse`` rejects the document (a
+            pydantic error lists every offending key).
+    """
+    tree = read_yaml(source)
+    try:
+        return parse(tree)
+    except ValidationError as exc:
+        raise BadConfigError(f"{source}: {_describe(exc)}") from exc
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BadConfigError(f"{source}: {type(exc).__name__}: {exc}") from exc
 
 
 def _expand_env(value: Any, key: str) -> Any:
@@ -394,12 +406,7 @@ def load_config(
             value is missing or has the wrong type, or an environment reference is unset.
     """
     profile: Path | Traversable = Path(path) if path else default_profile()
-    if not profile.is_file():
-        raise BadConfigError(f"config file {str(profile)!r} does not exist")
-    try:
-        tree = yaml.safe_load(profile.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise BadConfigError(f"{profile}: not valid YAML: {exc}") from exc
+    tree = read_yaml(profile) or {}
     if not isinstance(tree, dict):
         raise BadConfigError(f"{profile}: top level must be a mapping")
     for assignment in overrides:

@@ -5,6 +5,8 @@ Reasons only, never raw lines: quarantine holds personal data, summaries must no
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -21,3 +23,26 @@ def reason_counts(rows: DataFrame) -> DataFrame:
         .agg(F.count(F.lit(1)).alias("rows"))
         .orderBy(F.desc("rows"), "reason", "column")
     )
+
+
+@dataclass(frozen=True)
+class TableReport:
+    """One table's row accounting: every row read is accepted or quarantined."""
+
+    table: str
+    read: int
+    accepted: int
+    quarantined: int
+    reasons: dict[str, int]
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.accepted + self.quarantined
+
+
+def format_reports(reports: list[TableReport]) -> str:
+    """The accounting table ingest prints."""
+    lines = [f"{'table':<28} {'read':>10} {'accepted':>10} {'quarantined':>11}"]
+    for r in reports:
+        lines.append(f"{r.table:<28} {r.read:>10} {r.accepted:>10} {r.quarantined:>11}")
+    return "\n".join(lines)

@@ -44,7 +44,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import StringType, StructField, StructType
 
-from jobs.errors import StorageError
+from dtsen.errors import StorageError
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from jobs.config import Config
+from dtsen.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def register_similarity_functions(spark: SparkSession) -> None:
 def has_delta_classes(spark: SparkSession) -> bool:
     """Whether delta-spark's JVM classes are loadable in this session."""
     try:
-        spark._jvm.java.lang.Class.forName(  # noqa: SLF001 - py4j gateway is the only way
+        spark._jvm.java.lang.Class.forName(  # the py4j gateway is the only way
             "io.delta.tables.DeltaTable",
             True,
             spark._jvm.Thread.currentThread().getContextClassLoader(),

@@ -9,15 +9,20 @@ it only when it beats the current champion on the configured holdout metric.
 from __future__ import annotations
 
 import logging
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from jobs.config import Config
-from jobs.errors import BadConfigError
+from dtsen.config import Config
+from dtsen.errors import BadConfigError
+from dtsen.io.pmt_figures import importance_figure, prediction_figure
 from ranking.features import FeatureSpec
 from ranking.metrics import better
+from ranking.survey import FULL
+from ranking.training import FittedPmt
 
 log = logging.getLogger("dtsen.pmt")
 
@@ -41,6 +46,83 @@ def connect(cfg: Config) -> Any:
         )
     mlflow.set_experiment(cfg.mlflow.experiment)
     return client
+
+
+def _pairs(mapping: dict[str, float]) -> str:
+    return ",".join(f"{k}:{v}" for k, v in sorted(mapping.items()))
+
+
+def log_run(
+    cfg: Config,
+    spec: FeatureSpec,
+    fitted: FittedPmt,
+    metrics: dict[str, float],
+    tables: dict[str, pd.DataFrame],
+    provenance: dict[str, Any],
+) -> tuple[str, str]:
+    """Log one training run and register its model; returns (run id, model version).
+
+    Params: the trainer and its hyperparameters, the seed, the feature spec's name and
+    hash, the masking patterns and relasi mix, the holdout share, the counts, and
+    ``provenance`` (the batch and Delta versions of the tables read). ``tables`` are
+    logged as CSV artifacts.
+
+    The input example is each feature's 10th, 30th, 50th, 70th and 90th percentile over
+    the holdout, taken column by column: no row of it is a surveyed household, because
+    MLflow artifacts leave the warehouse and must hold no one's data.
+    """
+    import mlflow
+    from mlflow.models import infer_signature
+
+    columns, pmt = spec.columns, cfg.pmt
+    full = fitted.holdout[fitted.holdout["relasi"] == FULL]
+    params = {
+        "trainer": fitted.trainer,
+        **{f"xgb.{k}": v for k, v in pmt.hyperparameters.as_dict().items()},
+        "seed": pmt.seed,
+        "feature_spec": spec.name,
+        "feature_spec_hash": spec.fingerprint,
+        "features": len(columns),
+        "missing_patterns": _pairs(pmt.missing_patterns),
+        "relasi_mix": _pairs(pmt.relasi_mix),
+        "holdout_fraction": pmt.holdout_fraction,
+        "survey_date": pmt.survey_date,
+        **provenance,
+        "households_train": fitted.households_train,
+        "households_holdout": len(full),
+    }
+    with mlflow.start_run() as run:
+        mlflow.log_params(params)
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if pd.notna(v)})
+        mlflow.log_dict(spec.raw, "feature_spec.yaml")
+        mlflow.log_figure(importance_figure(fitted.booster), "feature_importance.png")
+        mlflow.log_figure(prediction_figure(full), "predicted_vs_observed.png")
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, table in tables.items():
+                table.to_csv(Path(tmp, name), index=False)
+                mlflow.log_artifact(str(Path(tmp, name)))
+        quantiles = full[columns].astype(float).quantile([0.1, 0.3, 0.5, 0.7, 0.9])
+        example = quantiles.reset_index(drop=True)
+        info = mlflow.xgboost.log_model(
+            fitted.booster,
+            name="model",
+            signature=infer_signature(example, fitted.booster.inplace_predict(example)),
+            input_example=example,
+            registered_model_name=cfg.mlflow.registered_model,
+            metadata={"feature_spec": spec.raw, "feature_spec_hash": spec.fingerprint},
+        )
+        version = str(info.registered_model_version)
+        mlflow.set_tags({"model_version": version})
+    return run.info.run_id, version
+
+
+def tag_run(run_id: str, tags: dict[str, str]) -> None:
+    """Add tags to a finished run (e.g. whether its model was promoted)."""
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    for key, value in tags.items():
+        client.set_tag(run_id, key, value)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from datetime import date
 
 import numpy as np
 
-from jobs.config import GenerateConfig
-from jobs.synthetic.population import ChunkContext
-from jobs.synthetic.reference import Regions
+from delivery.synthetic.population import ChunkContext
+from delivery.synthetic.reference import Regions
+from delivery.synthetic.settings import GenerateConfig
 
 
 def build_context(cfg: GenerateConfig, regions: Regions) -> ChunkContext:

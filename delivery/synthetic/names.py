@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jobs.synthetic.reference import load_names
-
-GROUPS = ("jawa", "sunda", "bali", "batak", "minang", "bugis", "muslim", "kristen")
+from delivery.synthetic.reference import load_names
 
 # Share of families by naming group, per BPS province code (rest of the country: default).
 _GROUP_MIX: dict[str, dict[str, float]] = {

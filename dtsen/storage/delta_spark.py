@@ -1,7 +1,7 @@
 """Delta engine on delta-spark: Delta's own Spark data source and ``DeltaTable`` API.
 
 Used when the session has delta-spark's JVM classes (``DTSEN_DELTA_JARS``). Arguments
-arrive already checked by ``jobs.storage.Storage``.
+arrive already checked by ``dtsen.storage.Storage``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Linkage I/O: the person-source mapping, and the model and charts a run leaves behind.
+"""Linkage artefacts: the model and charts a link run leaves behind.
 
 The trained Splink model is saved as JSON named by a hash of its content
 (``model-<version>.json``), so every distinct model is kept and a run's outputs can name
@@ -15,27 +15,14 @@ import logging
 from typing import Any
 
 import altair as alt
-import yaml
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.config import Config
-from jobs.errors import BadConfigError
-from jobs.files import write_text
-from linkage.records import PersonSource
+from dtsen.config import Config
+from dtsen.io.files import write_text
 
 log = logging.getLogger("dtsen.link")
 WATERFALL_SAMPLE = 10
-
-
-def load_person_sources(cfg: Config) -> dict[str, PersonSource]:
-    """The person-source mapping (``linkage.sources``), validated."""
-    path = cfg.resolve_conf_file(cfg.linkage.sources)
-    try:
-        tree = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return {name: PersonSource.model_validate(spec) for name, spec in tree["sources"].items()}
-    except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
-        raise BadConfigError(f"{path}: invalid person-source mapping: {exc}") from exc
 
 
 def model_version(model: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""Typed source mappings, loaded from ``conf/sources/*.yaml``.
+"""Typed source mappings, as in ``conf/sources/*.yaml`` (loaded by ``Config.source_mapping``).
 
 A mapping says, per delivered table, where it is, how to parse it and what every
 column must satisfy. Validation code is generic; each source's habits live here.
@@ -6,14 +6,10 @@ column must satisfy. Validation code is generic; each source's habits live here.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pyspark.sql import types as T
-
-from jobs.errors import BadConfigError
 
 _SPARK_TYPES: dict[str, T.DataType] = {
     "string": T.StringType(),
@@ -80,19 +76,3 @@ class SourceMapping(BaseModel):
     codes: dict[str, Any] = Field(default_factory=dict)
     """Shared code lists (YAML anchors); not used directly."""
     tables: dict[str, TableSpec]
-
-
-def load_mapping(path: Path) -> SourceMapping:
-    """Load and validate a source mapping file.
-
-    Raises:
-        BadConfigError: naming the file and the offending table/column key.
-    """
-    try:
-        tree = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return SourceMapping.model_validate(tree)
-    except (OSError, yaml.YAMLError) as exc:
-        raise BadConfigError(f"{path}: cannot read source mapping: {exc}") from exc
-    except ValidationError as exc:
-        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise BadConfigError(f"{path}: {where}") from exc

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from jobs.config import Config, load_config
-from jobs.errors import DtsenError
+from dtsen.config import Config, load_config
+from dtsen.errors import DtsenError
 
 log = logging.getLogger("dtsen")
 
@@ -56,19 +56,36 @@ def run(main: Callable[[Sequence[str] | None], object], argv: Sequence[str] | No
     return 0
 
 
+Flag = tuple[tuple[str, ...], dict[str, Any]]
+"""A job's own flag: ``add_argument``'s positional and keyword arguments."""
+
+_COMMON = ("conf", "overrides", "input", "warehouse")
+
+
 def run_stage(
     argv: Sequence[str] | None,
-    description: str,
-    stage: Callable[[Any, Config, Any], dict[str, Any]],
+    doc: str,
+    stage: Callable[..., dict[str, Any]],
     report: Callable[[dict[str, Any]], str],
+    flags: Sequence[Flag] = (),
 ) -> dict[str, Any]:
-    """The ``main`` of a stage that takes only the common flags: config, session,
-    storage, the stage, and its figures printed as the job's result."""
-    from jobs.session import build_session
-    from jobs.storage import open_storage
+    """Every job's ``main``: flags, config, session, storage, the stage, its summary.
 
-    cfg = config_from(parser(description).parse_args(argv))
+    ``doc`` is the job's module docstring (its first line is the ``--help`` text).
+    The values of the job's own ``flags`` are passed to ``stage`` as keyword arguments
+    after ``(spark, cfg, storage)``; the figures it returns are printed with ``report``
+    (the job's result, for the person who ran it) and returned (for tests).
+    """
+    from dtsen.session import build_session
+    from dtsen.storage import open_storage
+
+    p = parser(doc.strip().splitlines()[0])
+    for args, kwargs in flags:
+        p.add_argument(*args, **kwargs)
+    parsed = p.parse_args(argv)
+    options = {k: v for k, v in vars(parsed).items() if k not in _COMMON}
+    cfg = config_from(parsed)
     spark = build_session(cfg)
-    figures = stage(spark, cfg, open_storage(spark, cfg))
-    print(report(figures))  # the job's result, for the person who ran it
+    figures = stage(spark, cfg, open_storage(spark, cfg), **options)
+    print(report(figures))
     return figures

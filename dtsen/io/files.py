@@ -1,7 +1,7 @@
 """Small text files (model JSON, chart HTML) next to the warehouse, via Hadoop's FileSystem.
 
 Through the JVM so the same call writes to a local folder, HDFS, S3 or ADLS, wherever
-the warehouse is. Only for small artefacts: tables go through :mod:`jobs.storage`.
+the warehouse is. Only for small artefacts: tables go through :mod:`dtsen.storage`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pyspark.sql import SparkSession
 
 def hadoop_path(spark: SparkSession, uri: str):
     """Hadoop ``Path`` of ``uri`` and the FileSystem that serves it."""
-    jvm = spark._jvm  # noqa: SLF001 - the Hadoop FS API is only reachable via py4j
+    jvm = spark._jvm  # the Hadoop FS API is only reachable via py4j
     path = jvm.org.apache.hadoop.fs.Path(uri)
-    return path, path.getFileSystem(spark._jsc.hadoopConfiguration())  # noqa: SLF001
+    return path, path.getFileSystem(spark._jsc.hadoopConfiguration())
 
 
 def write_text(spark: SparkSession, uri: str, text: str) -> None:
@@ -32,8 +32,8 @@ def read_text(spark: SparkSession, uri: str) -> str:
     stream = fs.open(path)
     try:
         size = fs.getFileStatus(path).getLen()
-        data = spark._jvm.java.io.ByteArrayOutputStream()  # noqa: SLF001
-        spark._jvm.org.apache.hadoop.io.IOUtils.copyBytes(stream, data, 65536, False)  # noqa: SLF001
+        data = spark._jvm.java.io.ByteArrayOutputStream()
+        spark._jvm.org.apache.hadoop.io.IOUtils.copyBytes(stream, data, 65536, False)
         raw = bytes(data.toByteArray())
         return raw[:size].decode("utf-8")
     finally:

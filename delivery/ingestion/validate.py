@@ -17,7 +17,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.ingestion.mapping import ColumnSpec, TableSpec
+from delivery.ingestion.mapping import ColumnSpec, TableSpec
 
 QUARANTINE_SCHEMA = T.StructType(
     [

@@ -1,0 +1,100 @@
+"""Ingested batches: which batch the later stages read, and one batch of a bronze table.
+
+Ingest writes every delivery as one ``_ingest_batch`` partition of each ``bronze/`` and
+``quarantine/`` table and stamps it in ``meta/ingest_batch``; every later stage reads
+one batch, the newest unless ``ingest.batch`` names one, so a stage never mixes two
+deliveries.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from delivery.ingestion.mapping import TableSpec
+from delivery.ingestion.report import TableReport, reason_counts
+from delivery.ingestion.validate import QUARANTINE_SCHEMA, accepted, quarantined, validate
+from dtsen.config import Config
+from dtsen.errors import BadDeliveryError
+from dtsen.io.delivery import Delivery, read_records
+from dtsen.storage import Storage
+
+log = logging.getLogger("dtsen.ingest")
+
+BATCH_COLUMN = "_ingest_batch"
+BATCHES_TABLE = "meta/ingest_batch"
+
+
+def latest_batch(storage: Storage, cfg: Config) -> str:
+    """The batch later stages read: ``ingest.batch`` if set, else the newest ingested."""
+    if cfg.ingest.batch:
+        return cfg.ingest.batch
+    if not storage.exists(BATCHES_TABLE):
+        raise BadDeliveryError(f"no ingested batch in {storage.root}: run the ingest job first")
+    newest = storage.read(BATCHES_TABLE).orderBy(F.desc("ingested_at"), F.desc("batch")).first()
+    return newest["batch"]
+
+
+def read_bronze(storage: Storage, table: str, batch: str) -> DataFrame:
+    """One ingested batch of ``bronze/<table>``, without the batch column."""
+    return storage.read(f"bronze/{table}").where(F.col(BATCH_COLUMN) == batch).drop(BATCH_COLUMN)
+
+
+def write_batch(storage: Storage, table: str, frame: DataFrame, batch: str) -> None:
+    """Replace ``batch``'s partition of ``table`` (``bronze/...`` or ``quarantine/...``)."""
+    storage.write(frame, table, partition_by=[BATCH_COLUMN], replace_where={BATCH_COLUMN: batch})
+
+
+def stamp_batch(storage: Storage, batch: str, source: str) -> None:
+    """Record ``batch`` as the newest ingested one (appended to ``meta/ingest_batch``)."""
+    spark = storage.spark
+    stamp = spark.createDataFrame(
+        [(batch, source, datetime.now(UTC))], "batch string, input string, ingested_at timestamp"
+    )
+    storage.write(
+        stamp, BATCHES_TABLE, mode="append" if storage.exists(BATCHES_TABLE) else "overwrite"
+    )
+
+
+def ingest_table(
+    spark: SparkSession,
+    storage: Storage,
+    delivery: Delivery,
+    name: str,
+    spec: TableSpec,
+    batch: str,
+    today: date,
+) -> TableReport:
+    """Validate one table and write its bronze and quarantine partitions for ``batch``."""
+    records = read_records(spark, delivery, spec)
+    reasons: dict[str, int] = {}
+    if records is None:
+        why = "source absent" if not delivery.exists(spec.source) else "table not delivered"
+        log.warning("%s: %s (%s): written as empty", name, why, spec.path)
+        good = spark.createDataFrame([], spec.bronze_schema()).select(
+            "*", F.lit(batch).alias(BATCH_COLUMN), F.lit(None).cast("string").alias("_source_file")
+        )
+        bad = spark.createDataFrame([], QUARANTINE_SCHEMA)
+    else:
+        validated = validate(records, spec, today).persist(StorageLevel.MEMORY_AND_DISK)
+        good, bad = accepted(validated, spec, batch), quarantined(validated, batch)
+        for row in reason_counts(validated).collect():
+            key = row["reason"] or "OK"
+            reasons[key] = reasons.get(key, 0) + row["rows"]
+    write_batch(storage, f"bronze/{name}", good, batch)
+    write_batch(storage, f"quarantine/{name}", bad, batch)
+    if records is not None:
+        validated.unpersist()
+    # Counted in the written tables, not in memory: the accounting checks what landed.
+    landed = [
+        storage.read(f"{layer}/{name}").where(F.col(BATCH_COLUMN) == batch).count()
+        for layer in ("bronze", "quarantine")
+    ]
+    read = sum(reasons.values())
+    reasons.pop("OK", None)
+    log.info("%s: read %d = accepted %d + quarantined %d %s", name, read, *landed, reasons)
+    return TableReport(name, read, landed[0], landed[1], reasons)

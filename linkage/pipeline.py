@@ -1,0 +1,280 @@
+"""The link sequence as DataFrame-in, DataFrame-out steps.
+
+canonical records -> deterministic NIK pass -> Splink (only pairs with an unresolved
+record) -> anchored person clusters -> families -> golden persons and families -> relasi.
+
+The caller (``jobs/link.py``) reads the bronze tables and writes what :func:`link`
+returns; nothing here touches storage. Intermediate frames that several outputs read
+are persisted or checkpointed here (the checkpoint directory is the session's scratch),
+and :meth:`LinkResult.release` frees them once the outputs are written.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from delivery.variables import DTKS_INDICATORS, FAMILY_VARIABLES
+from linkage import cluster, family, golden, model, nik, padan, records
+from linkage.records import PersonSource
+
+log = logging.getLogger("dtsen.link")
+
+
+@dataclass(frozen=True)
+class LinkParams:
+    """The linkage settings a run needs (``linkage:`` in the profile)."""
+
+    match_threshold: float
+    review_threshold: float
+    u_max_pairs: float
+    training_fraction: float
+    seed: int
+    id_salt: str
+    reference_year: int
+    """The extract's year: a NIK's 2-digit birth year is the latest century not after it."""
+
+
+@dataclass(frozen=True)
+class LinkInputs:
+    """One ingested batch, as the linkage reads it."""
+
+    sources: dict[str, PersonSource]
+    persons: dict[str, DataFrame]
+    """Per source, its person table (the mapping's ``table``)."""
+    source_families: dict[str, DataFrame]
+    """Per source with a ``family_table``: that table (joined for family fields)."""
+    wilayah: DataFrame
+    regsosek_keluarga: DataFrame
+    p3ke_keluarga: DataFrame
+    dtks: DataFrame
+
+
+@dataclass
+class LinkResult:
+    """Every output table of the link stage, plus the trained model and figures."""
+
+    tables: dict[str, DataFrame]
+    """``gold/<name>`` -> frame, in the order they should be written."""
+    linker: Any
+    scored: DataFrame
+    assigned: DataFrame
+    figures: dict[str, Any]
+    _cached: list[DataFrame] = field(default_factory=list)
+
+    def release(self) -> None:
+        """Unpersist the intermediates (after the outputs are written)."""
+        for frame in self._cached:
+            frame.unpersist()
+
+
+def canonical_records(inputs: LinkInputs, reference_year: int) -> DataFrame:
+    """Every source's persons, standardised, NIK/KK decoded, padan status set."""
+    parts = [
+        records.source_records(
+            sumber, spec, inputs.persons[sumber], inputs.source_families.get(sumber)
+        )
+        for sumber, spec in inputs.sources.items()
+    ]
+    raw = reduce(DataFrame.unionByName, parts)
+    kecamatan = inputs.wilayah.where(F.col("tingkat") == "kec").select(
+        F.col("kode").alias("kode_kec")
+    )
+    decoded = nik.decode(
+        records.standardise(raw), "nik_asli", "nik", kecamatan, reference_year, female_offset=True
+    )
+    decoded = nik.decode(decoded, "kk_asli", "kk", kecamatan, reference_year, female_offset=False)
+    return padan.padan(decoded)
+
+
+def _deterministic(recs: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Trusted-NIK edges, and the records flagged ``anchor`` / ``terselesaikan``."""
+    nik_edges = padan.nik_edges(recs).persist(StorageLevel.MEMORY_AND_DISK)
+    resolved = nik_edges.select(F.col("uid_l").alias("uid")).distinct()
+    anchor = (F.col("sumber") == "dukcapil") & (F.col("status_dukcapil") != "GANDA")
+    flagged = (
+        recs.join(resolved.withColumn("_resolved", F.lit(True)), "uid", "left")
+        .withColumn("terselesaikan", anchor | F.coalesce("_resolved", F.lit(False)))
+        .withColumn("anchor", anchor)
+        .drop("_resolved")
+    )
+    return nik_edges, flagged.checkpoint()
+
+
+def _trained_linker(db_api: Any, table: DataFrame, population: int, params: LinkParams) -> Any:
+    """A Splink linker over ``table`` with trained m and u.
+
+    With ``training_fraction`` < 1 the model is trained on whole kab/kota (so true
+    matches stay together) and then applied to every record.
+    """
+    from splink import Linker
+
+    settings = model.settings(population)
+    if params.training_fraction >= 1.0:
+        linker = Linker(db_api.register(table), settings, log_level=logging.WARNING)
+        model.train(linker, params.u_max_pairs, params.seed)
+        return linker
+    keep = F.abs(F.hash("kode_kab")) % 1000 < int(params.training_fraction * 1000)
+    trainer = Linker(db_api.register(table.where(keep)), settings, log_level=logging.WARNING)
+    model.train(trainer, params.u_max_pairs, params.seed)
+    return Linker(
+        db_api.register(table), trainer.misc.save_model_to_json(), log_level=logging.WARNING
+    )
+
+
+def _person_family(linked: DataFrame, link_keluarga: DataFrame) -> DataFrame:
+    """Each person's family: their Dukcapil KK's, else their first registry family's."""
+    order = F.array_position(F.array(*[F.lit(s) for s in golden.PRECEDENCE]), F.col("sumber"))
+    candidates = linked.join(link_keluarga, ["sumber", "id_keluarga"]).select(
+        "dtsen_individu_id",
+        F.struct(
+            F.when(F.col("anchor"), 0).otherwise(order).alias("rank"),
+            F.col("dtsen_keluarga_id").alias("id"),
+        ).alias("choice"),
+    )
+    return candidates.groupBy("dtsen_individu_id").agg(
+        F.min("choice").getField("id").alias("dtsen_keluarga_id")
+    )
+
+
+def _families(db_api: Any, inputs: LinkInputs, linked: DataFrame, salt: str) -> DataFrame:
+    """``gold/link_keluarga`` with each source family's linked member count."""
+    source_families = (
+        linked.select("sumber", "id_keluarga")
+        .unionByName(
+            inputs.regsosek_keluarga.select(F.lit("regsosek").alias("sumber"), "id_keluarga")
+        )
+        .unionByName(
+            inputs.p3ke_keluarga.select(
+                F.lit("p3ke").alias("sumber"), F.col("id_keluarga_p3ke").alias("id_keluarga")
+            )
+        )
+        .where(F.col("id_keluarga").isNotNull())
+        .distinct()
+    )
+    fam = family.assign_families(db_api, linked, source_families, salt)
+    members = linked.groupBy("sumber", "id_keluarga").agg(F.count(F.lit(1)).alias("anggota"))
+    return fam.join(members, ["sumber", "id_keluarga"], "left").fillna(0, ["anggota"])
+
+
+def _dtks_families(dtks: DataFrame) -> DataFrame:
+    """DTKS holds one line per member: its family fields, once per family."""
+    fields = ("NOKK", "KODE_WILAYAH", *DTKS_INDICATORS)
+    return dtks.groupBy("ID_KELUARGA").agg(*[F.first(c, ignorenulls=True).alias(c) for c in fields])
+
+
+def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:
+    """Resolve persons and families across the sources of one batch."""
+    started = time.monotonic()
+    recs = canonical_records(inputs, params.reference_year).persist(StorageLevel.MEMORY_AND_DISK)
+    n_records = recs.count()
+    log.info("records: %d (%.0f s)", n_records, time.monotonic() - started)
+
+    nik_edges, recs = _deterministic(recs)
+    n_resolved = recs.where("terselesaikan AND sumber != 'dukcapil'").count()
+    log.info("deterministic pass: %d source records resolved by NIK", n_resolved)
+
+    table = model.model_input(recs)
+    counts = model.comparison_counts(db_api.register(table))
+    for row in counts:
+        log.info("blocking rule %s: %d comparisons", row["rule"], row["comparisons"])
+    linker = _trained_linker(db_api, table, recs.where("anchor").count(), params)
+    predictions = linker.inference.predict(threshold_match_probability=params.review_threshold)
+    scored = predictions.as_spark_dataframe().persist(StorageLevel.MEMORY_AND_DISK)
+    probabilistic = scored.where(F.col("match_probability") >= params.match_threshold).select(
+        F.col("unique_id_l").alias("uid_l"),
+        F.col("unique_id_r").alias("uid_r"),
+        "match_probability",
+        F.lit(cluster.PROBABILISTIC).alias("metode"),
+    )
+    edges = nik_edges.select(
+        "uid_l", "uid_r", F.lit(1.0).alias("match_probability"), F.lit(cluster.NIK).alias("metode")
+    ).unionByName(probabilistic)
+
+    nodes = recs.select(F.col("uid").alias("unique_id"), "anchor")
+    assigned = cluster.cluster_persons(db_api, nodes, edges, params.id_salt).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+    linked = recs.join(assigned.withColumnRenamed("unique_id", "uid"), "uid").checkpoint()
+    link_keluarga = _families(db_api, inputs, linked, params.id_salt).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+    relasi = family.relasi(link_keluarga)
+
+    in_dtsen = relasi.select("dtsen_keluarga_id")
+    persons = golden.golden_persons(linked, _person_family(linked, link_keluarga))
+    # Persons of a family in a registry, and registry persons whose family is not.
+    gold_persons = (
+        persons.join(in_dtsen, "dtsen_keluarga_id", "left_semi")
+        .unionByName(
+            persons.where("di_regsosek OR di_p3ke OR di_dtks").join(
+                in_dtsen, "dtsen_keluarga_id", "left_anti"
+            )
+        )
+        .checkpoint()
+    )
+    gold_families = golden.golden_families(
+        link_keluarga,
+        relasi,
+        gold_persons,
+        inputs.regsosek_keluarga,
+        inputs.p3ke_keluarga,
+        _dtks_families(inputs.dtks),
+        list(FAMILY_VARIABLES),
+        list(DTKS_INDICATORS),
+    ).checkpoint()
+    table_relasi = family.relasi_table(gold_families)
+    tables = {
+        "link_individu": linked.select(
+            "sumber", "id_record", "dtsen_individu_id", "match_probability", "metode"
+        ),
+        "review_pasangan": scored.where(F.col("match_probability") < params.match_threshold).select(
+            "unique_id_l",
+            "unique_id_r",
+            "sumber_l",
+            "sumber_r",
+            "match_weight",
+            "match_probability",
+        ),
+        "link_keluarga": link_keluarga.drop("anggota"),
+        "individu": gold_persons,
+        "keluarga": gold_families,
+        "relasi": table_relasi,
+        "linkage_blocking": recs.sparkSession.createDataFrame(
+            counts, "rule string, comparisons long"
+        ),
+    }
+    figures = {
+        "records": n_records,
+        "resolved_by_nik": n_resolved,
+        "comparisons": counts,
+        "relasi": [r.asDict() for r in table_relasi.collect()],
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    return LinkResult(
+        tables,
+        linker,
+        scored,
+        assigned,
+        figures,
+        [recs, nik_edges, scored, assigned, link_keluarga],
+    )
+
+
+def format_figures(figures: dict[str, Any]) -> str:
+    """The link stage's summary: records, NIK resolutions, comparisons, relasi."""
+    lines = [f"records {figures['records']}, resolved by NIK {figures['resolved_by_nik']}"]
+    lines.append("comparisons per blocking rule:")
+    lines += [f"  {c['rule']:<16} {c['comparisons']:>12}" for c in figures["comparisons"]]
+    lines.append(f"{'relasi':<8} {'keluarga':>10} {'persen':>8}")
+    lines += [
+        f"{r['relasi']:<8} {r['keluarga']:>10} {r['persen']:>8.2f}" for r in figures["relasi"]
+    ]
+    return "\n".join(lines)

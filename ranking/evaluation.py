@@ -1,0 +1,80 @@
+"""Holdout evaluation of a PMT: headline metrics as the register sees them, and breakdowns.
+
+Pure pandas over the (survey-sized) holdout; the figures feed MLflow and promotion.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ranking import metrics as M
+from ranking.features import RELASI
+from ranking.survey import FULL
+
+HEADLINE = (
+    "rmse",
+    "r2",
+    "spearman",
+    "exclusion_error_40",
+    "inclusion_error_40",
+    "exclusion_error_50",
+    "inclusion_error_50",
+)
+"""Metrics of ``ranking.metrics.targeting``, logged for XGBoost and (``wls_``) the baseline."""
+
+PROMOTION_METRICS = (*HEADLINE, *[f"observed_{h}" for h in HEADLINE])
+"""The metrics ``pmt.promotion_metric`` may name (checked when the config loads)."""
+
+
+def holdout_metrics(
+    holdout: pd.DataFrame, mix: dict[str, float]
+) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame]:
+    """Headline metrics, the per-relasi table and the per-province table.
+
+    The headline ranks the holdout as the register would see it: every household once
+    per relasi pattern (masked accordingly), weighted by that pattern's share of
+    register families (``mix``). ``observed_*`` are the same metrics on the holdout as
+    surveyed (every variable present). Per relasi, Spearman and exclusion error at
+    desil 1-4 are added to the headline as ``[wls_]relasi_<R>_<metric>``.
+
+    Args:
+        holdout: one row per household and pattern: ``y``, ``xgb``, ``wls``, ``bobot``,
+            ``anggota``, ``relasi``, ``kode_wilayah``.
+        mix: relasi -> share of register families.
+    """
+    unknown = sorted(set(mix) - set(RELASI))
+    if unknown:
+        raise ValueError(f"pmt.relasi_mix: unknown relasi {unknown}; expected {RELASI}")
+    register = holdout.assign(bobot=holdout["bobot"] * holdout["relasi"].map(mix).fillna(0.0))
+    register = register[register["bobot"] > 0]
+    observed = holdout[holdout["relasi"] == FULL]
+    headline: dict[str, float] = {}
+    for model, prefix in (("xgb", ""), ("wls", "wls_")):
+        for frame, scope in ((register, ""), (observed, "observed_")):
+            scores = M.targeting(frame["y"], frame[model], frame["bobot"], frame["anggota"])
+            headline.update({f"{prefix}{scope}{k}": v for k, v in scores.items()})
+    by_relasi = pd.concat(
+        [M.by_group(holdout, "relasi", model).assign(model=model) for model in ("xgb", "wls")]
+    )
+    for _, row in by_relasi.iterrows():
+        prefix = "" if row["model"] == "xgb" else "wls_"
+        for metric in ("spearman", "exclusion_error_40"):
+            headline[f"{prefix}relasi_{row['relasi']}_{metric}"] = row[metric]
+    by_province = M.by_group(
+        register.assign(provinsi=register["kode_wilayah"].str[:2]), "provinsi", "xgb"
+    )
+    return headline, by_relasi, by_province
+
+
+def format_comparison(model_uri: str, run_id: str, metrics: dict[str, float]) -> str:
+    """The champion's holdout metrics next to the WLS baseline of the same run."""
+    lines = [f"champion {model_uri} (run {run_id})"]
+    lines.append(f"{'holdout metric':<29} {'xgboost':>9} {'wls':>9}")
+    for name in PROMOTION_METRICS:
+        xgb, wls = metrics.get(name, float("nan")), metrics.get(f"wls_{name}", float("nan"))
+        lines.append(f"{name:<29} {xgb:>9.4f} {wls:>9.4f}")
+    lines.append(
+        f"{'train seconds':<29} {metrics.get('train_seconds', float('nan')):>9.1f} "
+        f"{metrics.get('wls_train_seconds', float('nan')):>9.1f}"
+    )
+    return "\n".join(lines)
