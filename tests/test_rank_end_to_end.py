@@ -76,10 +76,10 @@ def test_movement_report_between_two_periods(spark, ranked, trained_pmt, mlflow_
     periods' published tables."""
     from chispa import assert_df_equality
 
-    from ranking.adjustments import AdjustmentRule
     from jobs.allocate import run as allocation
     from jobs.movement import run as movement
     from jobs.rank import run as rank
+    from ranking.adjustments import AdjustmentRule
 
     shared, _, _, _ = ranked
     cfg, storage = isolate(shared, mlflow_store)
