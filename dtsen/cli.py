@@ -76,7 +76,7 @@ def run_stage(
     after ``(spark, cfg, storage)``; the figures it returns are printed with ``report``
     (the job's result, for the person who ran it) and returned (for tests).
     """
-    from dtsen.session import build_session
+    from dtsen.session import build_session, remove_scratch
     from dtsen.storage import open_storage
 
     p = parser(doc.strip().splitlines()[0])
@@ -86,6 +86,9 @@ def run_stage(
     options = {k: v for k, v in vars(parsed).items() if k not in _COMMON}
     cfg = config_from(parsed)
     spark = build_session(cfg)
-    figures = stage(spark, cfg, open_storage(spark, cfg), **options)
+    try:
+        figures = stage(spark, cfg, open_storage(spark, cfg), **options)
+    finally:
+        remove_scratch(spark)
     print(report(figures))
     return figures

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Callable
 from datetime import date
 from importlib import resources
@@ -51,8 +52,11 @@ class SparkConfig(_Strict):
     """``auto`` = 4 x local cores in local mode; ``None`` keeps Spark's/cluster's value."""
     driver_memory: str | None = None
     """Only honoured when the driver JVM is started by Python (local runs, not spark-submit)."""
-    checkpoint_dir: str | None = None
-    """Defaults to ``<storage.root>/_scratch/checkpoints``."""
+    scratch_dir: str | None = None
+    """Where each run keeps its checkpoints and Splink's intermediate tables, in a folder
+    of its own (``<scratch_dir>/<run>``) deleted when the run ends. Full copies of personal
+    data pass through it, so it is never inside the warehouse; ``None``: the system's
+    temporary folder (local runs). A cluster needs a folder every executor reaches."""
     extra: dict[str, str] = Field(default_factory=dict)
     """Any further ``spark.*`` settings, passed through unchanged."""
 
@@ -128,6 +132,9 @@ class IngestConfig(_Strict):
     """Source mapping file, relative to the profile's folder (or packaged ``conf/``)."""
     batch: str | None = None
     """Batch id written to ``_ingest_batch``; ``None`` derives it from the delivery's files."""
+    absent: list[str] = Field(default_factory=list)
+    """Sources (``dtks``, ``admin``, ...) knowingly absent this period: their tables are
+    written empty. Any other missing table fails ingest, naming it."""
 
 
 class LinkageConfig(_Strict):
@@ -205,8 +212,8 @@ class AllocationConfig(_Strict):
 
 class Config(_Strict):
     profile: str
-    input: str = "data/synthetic"
-    """The delivery to read (``--input``)."""
+    input: str | None = "data/synthetic"
+    """The delivery to read (``--input``); empty means none (stages that read one fail)."""
     storage: StorageConfig
     spark: SparkConfig = Field(default_factory=SparkConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
@@ -221,8 +228,22 @@ class Config(_Strict):
 
     @field_validator("input")
     @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
         return value.rstrip("/") or value
+
+    @property
+    def delivery(self) -> str:
+        """The delivery folder or URI, for the stages that read (or write) one.
+
+        Raises:
+            BadConfigError: none is configured (an empty ``input``, e.g. an unset
+                ``DTSEN_INPUT`` under the cluster profile).
+        """
+        if self.input is None:
+            raise BadConfigError("input: no delivery named: pass --input (or set DTSEN_INPUT)")
+        return self.input
 
     @property
     def tracking_uri(self) -> str:
@@ -261,8 +282,11 @@ class Config(_Strict):
         return self.linkage.model_dir or f"{self.storage.root.rstrip('/')}/models/linkage"
 
     @property
-    def checkpoint_dir(self) -> str:
-        return self.spark.checkpoint_dir or f"{self.storage.root.rstrip('/')}/_scratch/checkpoints"
+    def scratch_root(self) -> str:
+        """The parent of every run's scratch folder (see ``spark.scratch_dir``)."""
+        if self.spark.scratch_dir:
+            return self.spark.scratch_dir.rstrip("/")
+        return str(Path(tempfile.gettempdir(), "dtsen-scratch"))
 
     def conf_file(self, relative: str, parse: Callable[[Any], T]) -> T:
         """A YAML file the profile references, parsed by ``parse`` (see ``read_yaml``)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import uuid
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
 DELTA_JARS_ENV = "DTSEN_DELTA_JARS"
+SCRATCH_CONF = "dtsen.scratch"
+"""Session conf key holding this run's scratch folder."""
 
 
 def splink_jar() -> str:
@@ -103,10 +106,27 @@ def build_session(cfg: Config) -> SparkSession:
         os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
     spark = configure_builder(SparkSession.builder, cfg).getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
-    spark.sparkContext.setCheckpointDir(cfg.checkpoint_dir)
+    scratch = f"{cfg.scratch_root}/{cfg.spark.app_name}-{uuid.uuid4().hex[:12]}"
+    spark.conf.set(SCRATCH_CONF, scratch)
+    # Spark's and Splink's checkpoints (Splink writes its tables below this folder).
+    spark.sparkContext.setCheckpointDir(f"{scratch}/checkpoints")
     register_similarity_functions(spark)
     log.info("spark %s master=%s", spark.version, spark.sparkContext.master)
     return spark
+
+
+def scratch_dir(spark: SparkSession) -> str:
+    """This session's scratch folder (checkpoints, Splink's tables)."""
+    return spark.conf.get(SCRATCH_CONF)
+
+
+def remove_scratch(spark: SparkSession) -> None:
+    """Delete this session's scratch folder: it holds copies of personal data."""
+    from dtsen.io.files import remove
+
+    folder = scratch_dir(spark)
+    remove(spark, folder)
+    log.info("scratch %s removed", folder)
 
 
 def register_similarity_functions(spark: SparkSession) -> None:

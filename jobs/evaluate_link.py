@@ -43,7 +43,7 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> list[dict[str, An
             scored_records(
                 storage.read(f"gold/link_{entity}"),
                 storage.read(f"gold/{entity}"),
-                read_truth(spark, cfg.input, entity),
+                read_truth(spark, cfg.delivery, entity),
                 entity,
                 keys,
                 truth_id,

@@ -32,12 +32,12 @@ FLAGS = [(("--individuals",), {"type": int, "help": "persons in the registry pop
 def run(
     spark: SparkSession, cfg: Config, storage: Storage, individuals: int | None = None
 ) -> dict[str, Any]:
-    """Write the delivery to ``cfg.input``; returns its size and where it went."""
+    """Write the delivery to ``cfg.delivery``; returns its size and where it went."""
     started = time.monotonic()
     gen = cfg.generate
     if individuals is not None:
         gen = gen.model_copy(update={"individuals": individuals})
-    out = cfg.input
+    out = cfg.delivery
     regions = build_regions(gen.seed, gen.poverty_line, gen.log_pce_sd)
     ctx = build_context(gen, regions)
     pop = population(spark, ctx, gen.individuals, gen.families_per_chunk)

@@ -24,26 +24,32 @@ from dtsen.config import Config
 from dtsen.errors import BadDeliveryError
 from dtsen.io.delivery import Delivery
 from dtsen.storage import Storage
-from dtsen.storage.bronze import ingest_table, stamp_batch
+from dtsen.storage.bronze import ingest_table, missing_tables, stamp_batch
 
 log = logging.getLogger("dtsen.ingest")
 
 
 def run(spark: SparkSession, cfg: Config, storage: Storage) -> list[TableReport]:
-    """Ingest every mapped table of ``cfg.input``; returns the per-table accounting."""
+    """Ingest every mapped table of ``cfg.delivery``; returns the per-table accounting."""
     mapping = cfg.source_mapping()
-    delivery = Delivery(spark, cfg.input)
+    delivery = Delivery(spark, cfg.delivery)
     if not delivery.exists(""):
-        raise BadDeliveryError(f"{cfg.input}: delivery folder does not exist")
+        raise BadDeliveryError(f"{cfg.delivery}: delivery folder does not exist")
+    missing = missing_tables(delivery, mapping, cfg.ingest.absent)
+    if missing:
+        raise BadDeliveryError(
+            f"{cfg.delivery}: not delivered: {'; '.join(missing)} (a source knowingly absent "
+            "this period is declared with --set ingest.absent=[source,...])"
+        )
     tables = mapping.tables
     batch = cfg.ingest.batch or delivery.fingerprint([(t.path, t.format) for t in tables.values()])
-    log.info("ingesting %s as batch %s", cfg.input, batch)
+    log.info("ingesting %s as batch %s", cfg.delivery, batch)
     today = date.today()
     reports = [
         ingest_table(spark, storage, delivery, name, spec, batch, today)
         for name, spec in tables.items()
     ]
-    stamp_batch(storage, batch, cfg.input)
+    stamp_batch(storage, batch, cfg.delivery)
     unbalanced = [r.table for r in reports if not r.balanced]
     if unbalanced:
         raise BadDeliveryError(f"row accounting does not balance for {unbalanced}")

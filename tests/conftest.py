@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 
 from dtsen.config import Config, load_config
-from dtsen.session import build_session
+from dtsen.session import build_session, remove_scratch
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +25,7 @@ def test_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
             "spark.master=local[2]",
             "spark.shuffle_partitions=2",
             "spark.driver_memory=4g",
+            f"spark.scratch_dir={tmp_path_factory.mktemp('scratch')}",
             "spark.extra={spark.ui.enabled: 'false', spark.sql.adaptive.enabled: 'true',"
             " spark.default.parallelism: '2'}",
         ],
@@ -37,6 +38,7 @@ def test_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
 def spark(test_config: Config):
     session = build_session(test_config)
     yield session
+    remove_scratch(session)
     session.stop()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ def test_default_profile_is_the_embedded_local_one(monkeypatch: pytest.MonkeyPat
     assert cfg.storage.root == "warehouse"
     assert cfg.input == "data/synthetic"
     assert cfg.tracking_uri == f"sqlite:///{Path('warehouse').resolve()}/mlflow.db"
-    assert cfg.checkpoint_dir == "warehouse/_scratch/checkpoints"
+    # Scratch (checkpoints: copies of personal data) never lives inside the warehouse.
+    assert cfg.scratch_root == str(Path(tempfile.gettempdir(), "dtsen-scratch"))
 
 
 def test_overrides_input_and_warehouse_take_precedence(tmp_path: Path) -> None:
@@ -46,6 +48,11 @@ def test_wrong_type_is_named() -> None:
         load_config(None, ["generate.individuals=many"])
 
 
+@pytest.fixture(autouse=True)
+def _cluster_scratch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DTSEN_SCRATCH", "hdfs:///scratch/dtsen")
+
+
 def test_cluster_profile_requires_the_warehouse(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DTSEN_WAREHOUSE", raising=False)
     monkeypatch.setenv("DTSEN_ID_SALT", "s")
@@ -62,6 +69,7 @@ def test_cluster_profile_reads_environment(monkeypatch: pytest.MonkeyPatch) -> N
     assert cfg.storage.root == "s3a://bucket/dtsen"
     assert cfg.tracking_uri == "http://mlflow:5000"
     assert cfg.linkage.id_salt == "per-deployment-secret"
+    assert cfg.scratch_root == "hdfs:///scratch/dtsen"
 
 
 def test_cluster_profile_requires_an_id_salt(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,3 +114,11 @@ def test_every_config_file_fails_through_one_loader(tmp_path: Path) -> None:
         cfg.programs()
     with pytest.raises(BadConfigError, match=r"linkage\.yaml: .*dukcapil\.fields: required"):
         cfg.person_sources()
+
+
+def test_an_empty_input_names_no_delivery(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DTSEN_INPUT", "")
+    cfg = load_config(None, ["input=${DTSEN_INPUT:-}"])
+    assert cfg.input is None
+    with pytest.raises(BadConfigError, match="input: no delivery named: pass --input"):
+        _ = cfg.delivery

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
@@ -40,10 +41,6 @@ ROWS = {
 }
 EXPECTED_REASONS = {
     "extra_field": "COLUMN_COUNT",
-    "text_number": "NOT_A_NUMBER:jenis_kelamin",
-    "bad_date": "NOT_A_DATE:tanggal_lahir",
-    "bad_code": "CODE_OUT_OF_RANGE:pendidikan",
-    "future_date": "DATE_OUT_OF_RANGE:tanggal_lahir",
     "no_key": "MISSING_VALUE:id_individu",
     "duplicate_row": "DUPLICATE_ROW",
     "duplicate_key": "DUPLICATE_KEY",
@@ -79,13 +76,21 @@ def _run(spark, storage, root, mapping, table, batch="b1"):
     )
 
 
-def test_every_bad_row_is_quarantined_with_its_reason(spark, storage, tmp_path, mapping) -> None:
+def test_structural_faults_quarantine_bad_values_are_nulled(
+    spark, storage, tmp_path, mapping
+) -> None:
     root = tmp_path / "delivery"
     _delivery_with_bad_rows(root)
     report = _run(spark, storage, root, mapping, "regsosek_individu")
 
-    assert (report.read, report.accepted, report.quarantined) == (12, 2, 10)
+    assert (report.read, report.accepted, report.quarantined) == (12, 6, 6)
     assert report.balanced
+    assert report.nulled == {
+        "NOT_A_NUMBER:jenis_kelamin": 1,
+        "NOT_A_DATE:tanggal_lahir": 1,
+        "CODE_OUT_OF_RANGE:pendidikan": 1,
+        "DATE_OUT_OF_RANGE:tanggal_lahir": 1,
+    }
     bronze = storage.read("bronze/regsosek_individu").select(
         "id_individu",
         "nama",
@@ -93,23 +98,22 @@ def test_every_bad_row_is_quarantined_with_its_reason(spark, storage, tmp_path, 
         "tanggal_lahir",
         "pendidikan",
         "lapangan_usaha",
+        "_invalid",
         "_ingest_batch",
         "_source_file",
     )
+    source = "regsosek/individu.csv"
+    may = dt.date(2001, 5, 5)
     expected = spark.createDataFrame(
         [
-            ("I1", "Siti Aminah", 2, dt.date(1980, 1, 1), 4, 6, "b1", "regsosek/individu.csv"),
+            ("I1", "Siti Aminah", 2, dt.date(1980, 1, 1), 4, 6, [], "b1", source),
             # Quoted comma kept inside the name; a bare year is a default date, 1 January.
-            (
-                "I2",
-                "Drs. Budi, S.Pd.",
-                1,
-                dt.date(1965, 1, 1),
-                6,
-                14,
-                "b1",
-                "regsosek/individu.csv",
-            ),
+            ("I2", "Drs. Budi, S.Pd.", 1, dt.date(1965, 1, 1), 6, 14, [], "b1", source),
+            # One bad field: that field is null, the row and its other values are kept.
+            ("I4", "Ana", None, may, 4, None, ["NOT_A_NUMBER:jenis_kelamin"], "b1", source),
+            ("I5", "Ina", 2, None, 1, None, ["NOT_A_DATE:tanggal_lahir"], "b1", source),
+            ("I6", "Uni", 2, may, None, None, ["CODE_OUT_OF_RANGE:pendidikan"], "b1", source),
+            ("I7", "Eni", 2, None, 1, None, ["DATE_OUT_OF_RANGE:tanggal_lahir"], "b1", source),
         ],
         bronze.schema,
     )
@@ -141,8 +145,8 @@ def test_reingesting_a_batch_replaces_it(spark, storage, tmp_path, mapping) -> N
         r["_ingest_batch"]: r["count"]
         for r in storage.read("bronze/regsosek_individu").groupBy("_ingest_batch").count().collect()
     }
-    assert per_batch == {"b1": 2, "b2": 2}
-    assert other.accepted == 2
+    assert per_batch == {"b1": 6, "b2": 6}
+    assert other.accepted == 6
     assert storage.version("bronze/regsosek_individu") == 2
 
 
@@ -162,14 +166,15 @@ def test_part_files_with_semicolons_and_headers(spark, storage, tmp_path, mappin
     _write(tmp_path / "d" / "dtks" / "dtks" / "_SUCCESS", b"")
     report = _run(spark, storage, tmp_path / "d", mapping, "dtks_dtks")
 
-    assert (report.read, report.accepted, report.quarantined) == (2, 1, 1)
-    assert report.reasons == {"CODE_OUT_OF_RANGE": 1}
-    row = storage.read("bronze/dtks_dtks").collect()[0]
-    assert (row["ID_DTKS"], row["TGL_LAHIR"], row["_source_file"]) == (
-        "D1",
-        dt.date(1990, 5, 10),
-        "dtks/dtks/part-00000.csv",
-    )
+    assert (report.read, report.accepted, report.quarantined) == (2, 2, 0)
+    assert report.nulled == {"CODE_OUT_OF_RANGE:JNS_KEL": 1}
+    rows = storage.read("bronze/dtks_dtks").orderBy("ID_DTKS").collect()
+    assert [
+        (r["ID_DTKS"], r["NAMA"], r["JNS_KEL"], r["TGL_LAHIR"], r["_source_file"]) for r in rows
+    ] == [
+        ("D1", "SITI", "P", dt.date(1990, 5, 10), "dtks/dtks/part-00000.csv"),
+        ("D2", "ANI; S.E.", None, dt.date(1999, 12, 31), "dtks/dtks/part-00001.csv"),
+    ]
 
 
 def test_parquet_rows_are_validated_and_kept_as_json(spark, storage, tmp_path, mapping) -> None:
@@ -243,14 +248,16 @@ def test_parquet_rows_are_validated_and_kept_as_json(spark, storage, tmp_path, m
     )
     report = _run(spark, storage, tmp_path / "d", mapping, "dukcapil_penduduk")
 
-    assert (report.read, report.accepted, report.quarantined) == (3, 1, 2)
-    quarantine = {
-        r["_reason"]: r["_raw"] for r in storage.read("quarantine/dukcapil_penduduk").collect()
-    }
-    assert set(quarantine) == {"CODE_OUT_OF_RANGE:JENIS_KLMIN", "CODE_OUT_OF_RANGE:STATUS"}
-    assert '"NAMA_LGKP":"BUDI"' in quarantine["CODE_OUT_OF_RANGE:JENIS_KLMIN"]
-    accepted = storage.read("bronze/dukcapil_penduduk")
-    assert [r["NIK"] for r in accepted.collect()] == ["3201014101800001"]
+    assert (report.read, report.accepted, report.quarantined) == (3, 3, 0)
+    assert report.nulled == {"CODE_OUT_OF_RANGE:JENIS_KLMIN": 1, "CODE_OUT_OF_RANGE:STATUS": 1}
+    accepted = storage.read("bronze/dukcapil_penduduk").orderBy("NIK")
+    assert [
+        (r["NIK"], r["JENIS_KLMIN"], r["STATUS"], r["_invalid"]) for r in accepted.collect()
+    ] == [
+        ("3201010101800002", None, "AKTIF", ["CODE_OUT_OF_RANGE:JENIS_KLMIN"]),
+        ("3201010101800003", 1, None, ["CODE_OUT_OF_RANGE:STATUS"]),
+        ("3201014101800001", 2, "AKTIF", []),
+    ]
     assert dict(accepted.dtypes)["TGL_LHR"] == "date"
 
 
@@ -265,25 +272,110 @@ def test_missing_required_column_names_file_and_column(spark, storage, tmp_path,
         _run(spark, storage, tmp_path / "d", mapping, "p3ke_individu")
 
 
-@pytest.mark.parametrize("layout", ["empty_file", "missing_file", "absent_source"])
-def test_empty_missing_or_absent_tables_are_written_empty(
-    spark, storage, tmp_path, mapping, caplog, layout
+def _full_delivery(root: Path, mapping: SourceMapping) -> None:
+    """Every mapped table as a header-only CSV (Parquet tables left out)."""
+    for spec in mapping.tables.values():
+        if spec.format == "csv":
+            _write(root / f"{spec.path}.csv", spec.delimiter.join(spec.columns).encode() + b"\n")
+
+
+@pytest.mark.parametrize(
+    ("layout", "named"),
+    [
+        ("no_source", r"dtks/dtks \(no dtks/ at all\)"),
+        ("no_table", r"p3ke/keluarga \(a source"),
+        ("empty_file", r"p3ke/keluarga \(only empty files: no header\)"),
+    ],
+)
+def test_a_missing_table_or_source_fails_ingest_naming_it(
+    spark, test_config, tmp_path, mapping, layout, named
 ) -> None:
+    from jobs.ingest import run as ingest
+
     root = tmp_path / "d"
-    if layout == "empty_file":
-        _write(root / "p3ke" / "keluarga.csv", b"")
-    elif layout == "missing_file":
-        _write(root / "p3ke" / "individu.csv", b"id_individu_p3ke\n")
+    _full_delivery(root, mapping)
+    if layout == "no_source":
+        shutil.rmtree(root / "dtks")
+    elif layout == "no_table":
+        (root / "p3ke" / "keluarga.csv").unlink()
     else:
-        root.mkdir()
+        _write(root / "p3ke" / "keluarga.csv", b"")
+    cfg = test_config.model_copy(
+        update={
+            "input": str(root),
+            "ingest": test_config.ingest.model_copy(update={"absent": ["dukcapil"]}),
+        }
+    )
+    store = Storage(spark, str(tmp_path / "w"))
+    with pytest.raises(BadDeliveryError, match=rf"not delivered: {named}.*ingest\.absent"):
+        ingest(spark, cfg, store)
+    assert not store.exists("meta/ingest_batch")
+
+
+def test_a_source_declared_absent_is_written_empty(spark, test_config, tmp_path, mapping, caplog):
+    from jobs.ingest import run as ingest
+
+    root = tmp_path / "d"
+    _full_delivery(root, mapping)
+    shutil.rmtree(root / "admin")
+    cfg = test_config.model_copy(
+        update={
+            "input": str(root),
+            "ingest": test_config.ingest.model_copy(update={"absent": ["admin", "dukcapil"]}),
+        }
+    )
+    store = Storage(spark, str(tmp_path / "w"))
     with caplog.at_level(logging.WARNING, logger="dtsen.ingest"):
-        report = _run(spark, storage, root, mapping, "p3ke_keluarga")
-    assert (report.read, report.accepted, report.quarantined) == (0, 0, 0)
-    expected_warning = "source absent" if layout == "absent_source" else "table not delivered"
-    assert expected_warning in caplog.text
-    bronze = storage.read("bronze/p3ke_keluarga")
-    assert bronze.count() == 0
-    assert "desil_p3ke" in bronze.columns and "_ingest_batch" in bronze.columns
+        reports = ingest(spark, cfg, store)
+    assert "admin_pln: source declared absent" in caplog.text
+    by_table = {r.table: (r.read, r.accepted, r.quarantined) for r in reports}
+    assert by_table["admin_pln"] == by_table["dukcapil_penduduk"] == (0, 0, 0)
+    bronze = store.read("bronze/admin_pln")
+    assert bronze.count() == 0 and {"_invalid", "_ingest_batch"} <= set(bronze.columns)
+
+
+def test_bom_quoted_header_and_line_breaks_inside_quotes(spark, storage, tmp_path, mapping):
+    header = '"kode","nama","tingkat"'
+    body = (
+        "\ufeff" + header + "\n"
+        '32,"JAWA\nBARAT",prov\n'
+        "3201,BOGOR,kab\n"
+        '3201010,"CI""BINONG\n\nSELATAN",kec\n'
+        "3201010001,DESA,desa\n"
+    )
+    _write(tmp_path / "d" / "referensi" / "wilayah.csv", body.encode())
+    report = _run(spark, storage, tmp_path / "d", mapping, "referensi_wilayah")
+    assert (report.read, report.accepted, report.quarantined) == (4, 4, 0)
+    rows = storage.read("bronze/referensi_wilayah").orderBy("kode").collect()
+    assert [(r["kode"], r["nama"], r["tingkat"]) for r in rows] == [
+        ("32", "JAWA\nBARAT", "prov"),
+        ("3201", "BOGOR", "kab"),
+        ("3201010", 'CI"BINONG\n\nSELATAN', "kec"),
+        ("3201010001", "DESA", "desa"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("table", "path", "data", "why"),
+    [
+        (
+            "dukcapil_penduduk",
+            "dukcapil/penduduk.parquet",
+            b"PAR1\x15\x04\x15\x10\x15",
+            "truncated Parquet file",
+        ),
+        ("dukcapil_penduduk", "dukcapil/penduduk.parquet", b"NIK,NAMA\n1,A\n", "not a Parquet"),
+        ("referensi_ump", "referensi/ump.csv", b"PAR1\x00\x00PAR1", "a Parquet file where"),
+    ],
+)
+def test_an_unreadable_file_fails_in_one_line(
+    spark, storage, tmp_path, mapping, table, path, data, why
+):
+    _write(tmp_path / "d" / path, data)
+    with pytest.raises(
+        BadDeliveryError, match=rf"^{path.split('.')[0]}/{path.split('/')[1]}: {why}"
+    ):
+        _run(spark, storage, tmp_path / "d", mapping, table)
 
 
 def test_header_only_file_is_an_empty_table(spark, storage, tmp_path, mapping) -> None:

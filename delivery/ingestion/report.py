@@ -5,7 +5,7 @@ Reasons only, never raw lines: quarantine holds personal data, summaries must no
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -34,6 +34,9 @@ class TableReport:
     accepted: int
     quarantined: int
     reasons: dict[str, int]
+    """Quarantined rows per reason code."""
+    nulled: dict[str, int] = field(default_factory=dict)
+    """Accepted rows' fields nulled for a bad value, per ``CODE:column``."""
 
     @property
     def balanced(self) -> bool:
@@ -42,7 +45,8 @@ class TableReport:
 
 def format_reports(reports: list[TableReport]) -> str:
     """The accounting table ingest prints."""
-    lines = [f"{'table':<28} {'read':>10} {'accepted':>10} {'quarantined':>11}"]
+    lines = [f"{'table':<28} {'read':>10} {'accepted':>10} {'quarantined':>11} {'nulled':>8}"]
     for r in reports:
-        lines.append(f"{r.table:<28} {r.read:>10} {r.accepted:>10} {r.quarantined:>11}")
+        nulled = sum(r.nulled.values())
+        lines.append(f"{r.table:<28} {r.read:>10} {r.accepted:>10} {r.quarantined:>11} {nulled:>8}")
     return "\n".join(lines)

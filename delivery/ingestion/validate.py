@@ -5,7 +5,8 @@ can be kept in quarantine's ``_raw``), Parquet tables as typed records (their ``
 is the record as JSON). Both are brought to one shape: ``_raw``, ``_source_file``,
 ``_utf8_ok`` and ``_fields_ok`` (valid UTF-8; as many fields as the header) and one
 string column per delivered column; :func:`validate` then types every column and
-gives each row either no ``_reason`` or the first reason it fails (``CODE[:column]``).
+gives each row either no ``_reason`` or the first structural reason it fails
+(``CODE[:column]``), and nulls, with a note in ``_invalid``, any other bad value.
 """
 
 from __future__ import annotations
@@ -29,6 +30,82 @@ QUARANTINE_SCHEMA = T.StructType(
 )
 EARLIEST_DATE = date(1900, 1, 1)
 _QUOTED_FIELD = r'"(?:[^"]|"")*"'
+
+
+def _odd_quotes(value: Column) -> Column:
+    return ((F.length(value) - F.length(F.regexp_replace(value, '"', ""))) % 2) == 1
+
+
+def has_open_quotes(lines: DataFrame) -> bool:
+    """Whether any line leaves a quoted field open (an odd number of ``"``): only then
+    does :func:`join_multiline` have work to do."""
+    return not lines.where(_odd_quotes(F.col("value"))).isEmpty()
+
+
+def _prefix_by_block(lines: DataFrame, flag: str, out: str) -> DataFrame:
+    """``out``: how many lines with ``flag`` come before each line of its file.
+
+    A prefix sum over blocks, then within each block: the window is partitioned by
+    (file, block), never by the whole file, so a large file is not one task; the block
+    totals are a small table (a few rows per file).
+    """
+    blocks = lines.groupBy("_file", "_block").agg(F.sum(F.col(flag).cast("long")).alias("_n"))
+    earlier = (
+        Window.partitionBy("_file").orderBy("_block").rowsBetween(Window.unboundedPreceding, -1)
+    )
+    offsets = blocks.select(
+        "_file", "_block", F.coalesce(F.sum("_n").over(earlier), F.lit(0)).alias("_offset")
+    )
+    within = (
+        Window.partitionBy("_file", "_block")
+        .orderBy("_pos")
+        .rowsBetween(Window.unboundedPreceding, -1)
+    )
+    return (
+        lines.join(F.broadcast(offsets), ["_file", "_block"])
+        .withColumn(
+            out,
+            F.col("_offset") + F.coalesce(F.sum(F.col(flag).cast("long")).over(within), F.lit(0)),
+        )
+        .drop("_offset")
+    )
+
+
+def join_multiline(lines: DataFrame) -> DataFrame:
+    """Join the physical lines of a record whose quoted field holds a line break.
+
+    A line starts a record when the quotes before it in its file are balanced; every
+    other line continues the record before it. Lines are ordered by file, block start
+    (``_block``, from ``_metadata.file_block_start``) and position within the block
+    (``_pos``: a monotonically increasing id), which is the order Spark read them in.
+
+    Args:
+        lines: ``value``, ``_source_file``, ``_file``, ``_block``, ``_pos``.
+
+    Returns:
+        ``value`` (lines of one record joined with ``\\n``), ``_source_file``.
+    """
+    flagged = lines.withColumn("_odd", _odd_quotes(F.col("value")))
+    parity = _prefix_by_block(flagged, "_odd", "_odd_before")
+    starts = parity.withColumn("_start", (F.col("_odd_before") % 2) == 0)
+    # The record a line belongs to: how many record starts come before it, itself included.
+    numbered = _prefix_by_block(starts, "_start", "_starts_before").withColumn(
+        "_record", F.col("_starts_before") + F.col("_start").cast("long")
+    )
+    return (
+        numbered.groupBy("_file", "_record")
+        .agg(
+            F.concat_ws(
+                "\n",
+                F.transform(
+                    F.array_sort(F.collect_list(F.struct("_block", "_pos", "value"))),
+                    lambda x: x["value"],
+                ),
+            ).alias("value"),
+            F.first("_source_file").alias("_source_file"),
+        )
+        .drop("_file", "_record")
+    )
 
 
 def csv_records(lines: DataFrame, header: list[str], sep: str) -> DataFrame:
@@ -115,12 +192,15 @@ def _failure(
 
 
 def validate(records: DataFrame, spec: TableSpec, today: date) -> DataFrame:
-    """Type every column and set ``_reason`` (null = accepted).
+    """Type every column, set ``_reason`` (null = accepted) and ``_invalid``.
 
-    Row-level reasons come first (bad bytes, empty line, wrong column count), then
-    the first failing column in delivery order, then duplicates: among otherwise valid
-    rows sharing a key, the first by raw text is kept; a later one is
-    ``DUPLICATE_ROW`` if its whole line repeats the kept one, ``DUPLICATE_KEY`` if not.
+    Only structural faults quarantine a row (``_reason``): bad bytes, an empty line, the
+    wrong column count, a key column that is missing or fails its checks, and
+    duplicates (among rows sharing a key the first by raw text is kept; a later one is
+    ``DUPLICATE_ROW`` if its whole line repeats the kept one, ``DUPLICATE_KEY`` if not).
+    A bad value in any other column is nulled and recorded in ``_invalid``
+    (``CODE:column`` per failing column, in delivery order), so one mistyped field does
+    not cost a family every other variable.
     """
     raw = F.col("_raw")
     row_reason = (
@@ -129,15 +209,27 @@ def validate(records: DataFrame, spec: TableSpec, today: date) -> DataFrame:
         .when(~F.col("_fields_ok"), F.lit("COLUMN_COUNT"))
     )
     typed = {name: _typed(F.col(name), col) for name, col in spec.columns.items()}
-    column_reasons = [
-        _failure(name, F.col(name), typed[name], col, today, name in spec.key)
+    failures = {
+        name: _failure(name, F.col(name), typed[name], col, today, name in spec.key)
         for name, col in spec.columns.items()
-    ]
+    }
+    key_reasons = [failures[name] for name in spec.columns if name in spec.key]
+    field_failures = F.filter(
+        F.array(*[failures[n] for n in spec.columns if n not in spec.key]), lambda x: x.isNotNull()
+    )
     out = records.select(
         "_raw",
         "_source_file",
-        F.coalesce(row_reason, *column_reasons).alias("_reason"),
-        *[typed[name].cast(col.spark_type).alias(name) for name, col in spec.columns.items()],
+        F.coalesce(row_reason, *key_reasons).alias("_reason"),
+        F.when(row_reason.isNull(), field_failures)
+        .otherwise(F.array().cast("array<string>"))
+        .alias("_invalid"),
+        *[
+            (typed[name] if name in spec.key else F.when(failures[name].isNull(), typed[name]))
+            .cast(col.spark_type)
+            .alias(name)
+            for name, col in spec.columns.items()
+        ],
     )
     if not spec.key:
         return out
@@ -157,10 +249,23 @@ def validate(records: DataFrame, spec: TableSpec, today: date) -> DataFrame:
     return out.withColumn("_reason", F.coalesce("_reason", duplicate))
 
 
+def invalid_counts(validated: DataFrame) -> DataFrame:
+    """Nulled fields of accepted rows per reason code and column, most frequent first."""
+    parts = F.split(F.col("invalid"), ":")
+    return (
+        validated.where(F.col("_reason").isNull())
+        .select(F.explode("_invalid").alias("invalid"))
+        .groupBy(parts[0].alias("reason"), F.try_element_at(parts, F.lit(2)).alias("column"))
+        .agg(F.count(F.lit(1)).alias("fields"))
+        .orderBy(F.desc("fields"), "reason", "column")
+    )
+
+
 def accepted(validated: DataFrame, spec: TableSpec, batch: str) -> DataFrame:
-    """Bronze rows: the delivered columns, typed, plus ``_ingest_batch`` and ``_source_file``."""
+    """Bronze rows: the delivered columns, typed, plus ``_invalid`` (the fields nulled),
+    ``_ingest_batch`` and ``_source_file``."""
     return validated.where(F.col("_reason").isNull()).select(
-        *spec.columns, F.lit(batch).alias("_ingest_batch"), "_source_file"
+        *spec.columns, "_invalid", F.lit(batch).alias("_ingest_batch"), "_source_file"
     )
 
 

@@ -16,7 +16,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from delivery.ingestion.mapping import TableSpec
-from delivery.ingestion.validate import csv_records, parquet_records
+from delivery.ingestion.validate import (
+    csv_records,
+    has_open_quotes,
+    join_multiline,
+    parquet_records,
+)
 from dtsen.errors import BadDeliveryError
 from dtsen.io.files import hadoop_path
 
@@ -70,7 +75,7 @@ class Delivery:
         return sorted(files, key=lambda f: f.name)
 
     def first_line(self, file: DeliveredFile) -> str | None:
-        """The first line of a text file (its CSV header), without a UTF-8 BOM."""
+        """The first line of a text file (its CSV header) as written, a UTF-8 BOM included."""
         path, fs = hadoop_path(self._spark, file.uri)
         stream = fs.open(path)
         try:
@@ -80,7 +85,22 @@ class Delivery:
             line = reader.readLine()
         finally:
             stream.close()
-        return None if line is None else line.lstrip("\ufeff")
+        return None if line is None else str(line)
+
+    def ends(self, file: DeliveredFile, size: int = 4) -> tuple[bytes, bytes]:
+        """The first and last ``size`` bytes of a file (e.g. Parquet's magic numbers)."""
+        if file.size < size:
+            return b"", b""
+        path, fs = hadoop_path(self._spark, file.uri)
+        io = self._jvm.org.apache.commons.io.IOUtils
+        stream = fs.open(path)
+        try:
+            head = bytes(io.toByteArray(stream, size))
+            stream.seek(file.size - size)
+            tail = bytes(io.toByteArray(stream, size))
+        finally:
+            stream.close()
+        return head, tail
 
     def fingerprint(self, tables: list[tuple[str, str]]) -> str:
         """A batch id from the delivered files' relative names and sizes (not times).
@@ -95,12 +115,46 @@ class Delivery:
         return digest.hexdigest()[:16]
 
 
-def _header(delivery: Delivery, files: list[DeliveredFile], spec: TableSpec) -> list[str]:
-    """The header shared by all part files; required columns must be in it."""
-    headers = {}
+_PARQUET_MAGIC = b"PAR1"
+
+
+def _unreadable(delivery: Delivery, file: DeliveredFile, fmt: str) -> str | None:
+    """Why a delivered file cannot be read as ``fmt`` (from its first and last bytes)."""
+    head, tail = delivery.ends(file)
+    if fmt == "parquet":
+        if head != _PARQUET_MAGIC:
+            return "not a Parquet file (no PAR1 magic number at its start)"
+        if tail != _PARQUET_MAGIC:
+            return "truncated Parquet file (no PAR1 magic number at its end: footer missing)"
+    elif head == _PARQUET_MAGIC:
+        return "a Parquet file where the mapping expects CSV text"
+    elif b"\x00" in head:
+        return "binary data where the mapping expects CSV text"
+    return None
+
+
+def _check_readable(delivery: Delivery, files: list[DeliveredFile], spec: TableSpec) -> None:
+    for f in files:
+        why = _unreadable(delivery, f, spec.format)
+        if why:
+            raise BadDeliveryError(f"{spec.path}/{f.name}: {why}")
+
+
+def _header(
+    delivery: Delivery, files: list[DeliveredFile], spec: TableSpec
+) -> tuple[list[str], set[str]]:
+    """The header shared by all part files (required columns must be in it), and every
+    header line as written (with or without a BOM, quoted or not), to drop them.
+    """
+    headers, written = {}, set()
     for f in files:
         line = delivery.first_line(f)
         if line is not None:
+            # Hadoop's line reader drops a leading BOM, first_line does not: keep both.
+            line = line.removeprefix("\ufeff")
+            written |= {line, "\ufeff" + line}
+            if "\ufffd" in line:
+                raise BadDeliveryError(f"{spec.path}/{f.name}: header is not UTF-8 text")
             headers[f.name] = next(csv.reader([line], delimiter=spec.delimiter))
     distinct = {tuple(h) for h in headers.values()}
     if len(distinct) > 1:
@@ -115,7 +169,7 @@ def _header(delivery: Delivery, files: list[DeliveredFile], spec: TableSpec) -> 
                 f"{spec.path}/{file}: missing required column {name!r} "
                 f"(header has {len(header)} columns: {', '.join(header)})"
             )
-    return header
+    return header, written
 
 
 def _source_file(spec: TableSpec, files: list[DeliveredFile]) -> F.Column:
@@ -128,10 +182,11 @@ def _source_file(spec: TableSpec, files: list[DeliveredFile]) -> F.Column:
 
 def read_records(spark: SparkSession, delivery: Delivery, spec: TableSpec) -> DataFrame | None:
     """The table's records in the validation shape, or None when it was not delivered."""
-    files = delivery.table_files(spec.path, spec.format)
-    uris = [f.uri for f in files if f.size > 0]
-    if not uris:
+    files = [f for f in delivery.table_files(spec.path, spec.format) if f.size > 0]
+    if not files:
         return None
+    _check_readable(delivery, files, spec)
+    uris = [f.uri for f in files]
     if spec.format == "parquet":
         raw = spark.read.parquet(*uris)
         missing = [n for n, c in spec.columns.items() if c.required and n not in raw.columns]
@@ -145,12 +200,20 @@ def read_records(spark: SparkSession, delivery: Delivery, spec: TableSpec) -> Da
             raw.withColumn("_source_file", _source_file(spec, files)), present
         )
     else:
-        header = _header(delivery, [f for f in files if f.size > 0], spec)
-        header_line = spec.delimiter.join(header)
-        lines = spark.read.text(uris).withColumn("_source_file", _source_file(spec, files))
-        # Every part file starts with the header; any line equal to it is a header.
-        lines = lines.where(F.col("value") != header_line)
-        records = csv_records(lines, header, spec.delimiter)
+        header, header_lines = _header(delivery, files, spec)
+        lines = spark.read.text(uris).select(
+            "value",
+            _source_file(spec, files).alias("_source_file"),
+            F.col("_metadata.file_path").alias("_file"),
+            F.col("_metadata.file_block_start").alias("_block"),
+            F.monotonically_increasing_id().alias("_pos"),
+        )
+        # Every part file starts with the header; any line equal to one is a header.
+        lines = lines.where(~F.col("value").isin(*header_lines))
+        if has_open_quotes(lines):
+            log.info("%s: quoted fields span lines: joining them into records", spec.path)
+            lines = join_multiline(lines)
+        records = csv_records(lines.select("value", "_source_file"), header, spec.delimiter)
         unknown = [h for h in header if h not in spec.columns]
         if unknown:
             log.warning("%s: columns not in the mapping are ignored: %s", spec.path, unknown)

@@ -43,3 +43,10 @@ def read_text(spark: SparkSession, uri: str) -> str:
 def exists(spark: SparkSession, uri: str) -> bool:
     path, fs = hadoop_path(spark, uri)
     return bool(fs.exists(path))
+
+
+def remove(spark: SparkSession, uri: str) -> None:
+    """Delete ``uri`` and everything below it (nothing happens if it does not exist)."""
+    path, fs = hadoop_path(spark, uri)
+    if fs.exists(path):
+        fs.delete(path, True)

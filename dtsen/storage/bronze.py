@@ -9,15 +9,22 @@ deliveries.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from delivery.ingestion.mapping import TableSpec
+from delivery.ingestion.mapping import SourceMapping, TableSpec
 from delivery.ingestion.report import TableReport, reason_counts
-from delivery.ingestion.validate import QUARANTINE_SCHEMA, accepted, quarantined, validate
+from delivery.ingestion.validate import (
+    QUARANTINE_SCHEMA,
+    accepted,
+    invalid_counts,
+    quarantined,
+    validate,
+)
 from dtsen.config import Config
 from dtsen.errors import BadDeliveryError
 from dtsen.io.delivery import Delivery, read_records
@@ -69,14 +76,21 @@ def ingest_table(
     batch: str,
     today: date,
 ) -> TableReport:
-    """Validate one table and write its bronze and quarantine partitions for ``batch``."""
+    """Validate one table and write its bronze and quarantine partitions for ``batch``.
+
+    A table that is not delivered is written empty (the caller has checked that its
+    source is declared absent, see :func:`missing_tables`).
+    """
     records = read_records(spark, delivery, spec)
     reasons: dict[str, int] = {}
+    nulled: dict[str, int] = {}
     if records is None:
-        why = "source absent" if not delivery.exists(spec.source) else "table not delivered"
-        log.warning("%s: %s (%s): written as empty", name, why, spec.path)
+        log.warning("%s: source declared absent (%s): written as empty", name, spec.path)
         good = spark.createDataFrame([], spec.bronze_schema()).select(
-            "*", F.lit(batch).alias(BATCH_COLUMN), F.lit(None).cast("string").alias("_source_file")
+            "*",
+            F.array().cast("array<string>").alias("_invalid"),
+            F.lit(batch).alias(BATCH_COLUMN),
+            F.lit(None).cast("string").alias("_source_file"),
         )
         bad = spark.createDataFrame([], QUARANTINE_SCHEMA)
     else:
@@ -85,6 +99,9 @@ def ingest_table(
         for row in reason_counts(validated).collect():
             key = row["reason"] or "OK"
             reasons[key] = reasons.get(key, 0) + row["rows"]
+        nulled = {
+            f"{r['reason']}:{r['column']}": r["fields"] for r in invalid_counts(validated).collect()
+        }
     write_batch(storage, f"bronze/{name}", good, batch)
     write_batch(storage, f"quarantine/{name}", bad, batch)
     if records is not None:
@@ -96,5 +113,31 @@ def ingest_table(
     ]
     read = sum(reasons.values())
     reasons.pop("OK", None)
-    log.info("%s: read %d = accepted %d + quarantined %d %s", name, read, *landed, reasons)
-    return TableReport(name, read, landed[0], landed[1], reasons)
+    log.info(
+        "%s: read %d = accepted %d + quarantined %d %s; fields nulled %s",
+        name,
+        read,
+        *landed,
+        reasons,
+        nulled,
+    )
+    return TableReport(name, read, landed[0], landed[1], reasons, nulled)
+
+
+def missing_tables(delivery: Delivery, mapping: SourceMapping, absent: Sequence[str]) -> list[str]:
+    """What the mapping expects and the delivery lacks, unless its source is ``absent``.
+
+    Only metadata is read (file listings). Each entry names the table's path and whether
+    the whole source folder is missing.
+    """
+    missing = []
+    for spec in mapping.tables.values():
+        if spec.source in absent:
+            continue
+        files = delivery.table_files(spec.path, spec.format)
+        if not files:
+            whole = "" if delivery.exists(spec.source) else f" (no {spec.source}/ at all)"
+            missing.append(f"{spec.path}{whole}")
+        elif not any(f.size > 0 for f in files):
+            missing.append(f"{spec.path} (only empty files: no header)")
+    return missing
