@@ -19,16 +19,11 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
+from linkage.ids import stable_id
+
 NIK = "nik"
 PROBABILISTIC = "probabilistik"
 SINGLE = "tunggal"
-
-
-def stable_id(prefix: str, key: F.Column, salt: str) -> F.Column:
-    """``<prefix>`` + 16 hex digits of SHA-256(salt | key): deterministic, not reversible."""
-    return F.concat(
-        F.lit(prefix), F.upper(F.substring(F.sha2(F.concat_ws("|", F.lit(salt), key), 256), 1, 16))
-    )
 
 
 def _components(db_api: Any, nodes: DataFrame, edges: DataFrame) -> DataFrame:

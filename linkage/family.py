@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
-from linkage.cluster import stable_id
+from linkage.ids import stable_id
 
 REGISTRY_LETTER = {"regsosek": "R", "p3ke": "P", "dtks": "D"}
 RELASI_ORDER = ("R", "P", "D", "RP", "RD", "PD", "RPD")

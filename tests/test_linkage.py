@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from linkage import evaluate, family, nik, padan
-from linkage.cluster import stable_id
+from linkage.ids import hmac_sha256, stable_id
 from linkage.records import standardise
 
 KECAMATAN = [("3201010",), ("3201020",), ("5171030",)]
@@ -325,6 +326,18 @@ def test_stable_ids_do_not_depend_on_order_and_hide_the_key(spark: SparkSession)
     assert not any("3201014101800002" in r["id"] for r in first)
     other_salt = keys.select(stable_id("P", F.col("k"), "other").alias("id")).collect()
     assert {r["id"] for r in other_salt}.isdisjoint({r["id"] for r in first})
+
+
+@pytest.mark.parametrize("secret", ["s", "a-32-byte-deployment-secret-0001", "k" * 100])
+def test_hmac_in_spark_equals_rfc_2104(spark: SparkSession, secret: str) -> None:
+    import hashlib
+    import hmac
+
+    keys = ["dukcapil:3201014101800002", "regsosek:R1", "", "é ü"]
+    frame = spark.createDataFrame([(k,) for k in keys] + [(None,)], "k string")
+    expected = [hmac.new(secret.encode(), k.encode(), hashlib.sha256).hexdigest() for k in keys]
+    got = frame.select(hmac_sha256(F.col("k"), secret).alias("h")).collect()
+    assert [r["h"] for r in got] == [*expected, None]
 
 
 def test_pairwise_metrics(spark: SparkSession) -> None:
