@@ -71,6 +71,10 @@ def run_stage(
 ) -> dict[str, Any]:
     """Every job's ``main``: flags, config, session, storage, the stage, its summary.
 
+    The run is recorded in ``meta/runs`` (``dtsen.storage.manifest``): ``COMPLETE`` with
+    every table version it read and wrote, or ``FAILED`` with the error, which is then
+    raised again. Its scratch folder is removed either way.
+
     ``doc`` is the job's module docstring (its first line is the ``--help`` text).
     The values of the job's own ``flags`` are passed to ``stage`` as keyword arguments
     after ``(spark, cfg, storage)``; the figures it returns are printed with ``report``
@@ -86,9 +90,19 @@ def run_stage(
     options = {k: v for k, v in vars(parsed).items() if k not in _COMMON}
     cfg = config_from(parsed)
     spark = build_session(cfg)
+    storage = open_storage(spark, cfg)
+    storage.begin(stage.__module__.rsplit(".", 1)[-1])
     try:
-        figures = stage(spark, cfg, open_storage(spark, cfg), **options)
+        figures = stage(spark, cfg, storage, **options)
+    except BaseException as exc:
+        storage.finish(exc)
+        raise
     finally:
         remove_scratch(spark)
+    if isinstance(figures, dict):
+        for key in ("periode", "model_uri"):
+            if figures.get(key):
+                storage.note(key, str(figures[key]))
+    storage.finish()
     print(report(figures))
     return figures

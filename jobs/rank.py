@@ -1,6 +1,6 @@
 """Score every golden family with the PMT, adjust, rank into desil, and judge eligibility.
 
-    python -m jobs.rank [--input DIR] [--warehouse DIR] [--conf FILE] [--set k=v]
+    python -m jobs.rank [--input DIR] [--warehouse DIR] [--conf FILE] [--set k=v] [--reproduce]
 
 Reads ``gold/keluarga``, ``gold/individu`` and the newest ingested batch of the admin
 tables; scores with ``ranking.model_uri`` (default ``models:/dtsen-pmt@champion``,
@@ -24,6 +24,7 @@ from dtsen.config import Config
 from dtsen.io.pmt_registry import connect, load_scoring_model
 from dtsen.storage import Storage
 from dtsen.storage.bronze import latest_batch, read_bronze
+from dtsen.storage.manifest import manifest_of
 from ranking.adjustments import apply_adjustments, family_signals
 from ranking.eligibility import kelayakan
 from ranking.peringkat import desil_distribution, family_exclusions, format_figures, ranked
@@ -32,10 +33,22 @@ from ranking.scoring import family_scores
 log = logging.getLogger("dtsen.rank")
 
 
-def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
-    """Rank ``ranking.periode``; returns the figures the job prints."""
+def run(
+    spark: SparkSession, cfg: Config, storage: Storage, reproduce: bool = False
+) -> dict[str, Any]:
+    """Rank ``ranking.periode``; returns the figures the job prints.
+
+    With ``reproduce``, the period is ranked again from what its last complete rank
+    run read (the table versions and the exact model version in its manifest), not
+    from today's tables and today's champion.
+    """
     rk = cfg.ranking
-    model = load_scoring_model(connect(cfg), rk.model_uri)
+    model_uri = rk.model_uri
+    if reproduce:
+        earlier = manifest_of(storage, "rank", rk.periode)
+        storage.pin(earlier["dibaca"])
+        model_uri = earlier["model_uri"]
+    model = load_scoring_model(connect(cfg), model_uri)
     batch = latest_batch(storage, cfg)
     keluarga, individu = storage.read("gold/keluarga"), storage.read("gold/individu")
 
@@ -80,8 +93,16 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
     return figures
 
 
+FLAGS = [
+    (
+        ("--reproduce",),
+        {"action": "store_true", "help": "re-rank the period from its manifest's inputs and model"},
+    )
+]
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    return cli.run_stage(argv, __doc__, run, format_figures)
+    return cli.run_stage(argv, __doc__, run, format_figures, FLAGS)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ from dtsen.errors import StorageConflictError, StorageError
 from dtsen.session import has_delta_classes
 from dtsen.storage.delta_rs import DeltaRsEngine
 from dtsen.storage.delta_spark import DeltaSparkEngine
+from dtsen.storage.manifest import COMPLETE, FAILED, Run, published_versions
+from dtsen.storage.manifest import record as record_run
 
 __all__ = ["Storage", "open_storage"]
 
@@ -132,6 +134,10 @@ class Storage:
             StorageError: the engine is unknown or cannot work in this session.
         """
         self.spark = spark
+        self.run: Run | None = None
+        """The stage run in progress (see :meth:`begin`), or None."""
+        self.pins: dict[str, int] = {}
+        """Table -> the version :meth:`read` returns by default (published versions)."""
         self.root = _normalise_root(root)
         self.engine = choose_engine(spark, engine)
         self._engine: Engine = (
@@ -161,6 +167,7 @@ class Storage:
         mode: WriteMode = "overwrite",
         partition_by: list[str] | None = None,
         replace_where: dict[str, str] | None = None,
+        record: bool = True,
     ) -> int:
         """Write ``df`` to ``table`` in one commit and return the new table version.
 
@@ -173,6 +180,8 @@ class Storage:
             replace_where: with ``overwrite`` only: replace just the rows whose partition
                 columns equal these values (e.g. one ``_ingest_batch``), keep the rest.
                 Every row of ``df`` must belong to that partition.
+            record: note the new version in the run's manifest (the manifest's own
+                write is not recorded).
 
         Raises:
             StorageError: bad mode, schema or partition columns (the message names the
@@ -194,20 +203,59 @@ class Storage:
             )
         version = self._engine.write(df, path, mode, partitions, replace_where)
         log.info("%s: %s -> version %d", table, mode, version)
+        if record:
+            self._wrote(table, version)
         return version
 
-    def read(self, table: str, version: int | None = None) -> DataFrame:
-        """Rows of ``table``: the latest version, or ``version`` (time travel).
+    def read(self, table: str, version: int | None = None, record: bool = True) -> DataFrame:
+        """Rows of ``table``: ``version`` (time travel), else the published version.
+
+        The published version is the one the newest complete run that wrote the table
+        left (``pins``, see ``dtsen.storage.manifest``); a table this run wrote itself, or
+        one no manifest names, is read at its latest version. The version read is noted
+        in the run's manifest (unless ``record`` is false).
 
         Raises:
             StorageError: no table at the path, or no such version.
         """
         path = self._existing(table)
-        if version is not None:
-            latest = self._engine.version(path)
-            if not 0 <= version <= latest:
-                raise StorageError(f"{table} ({path}): no version {version}, latest is {latest}")
-        return self._engine.read(path, version)
+        latest = self._engine.version(path)
+        own = self.run is not None and table in self.run.written
+        if version is None and not own:
+            version = self.pins.get(table)
+        if version is not None and not 0 <= version <= latest:
+            raise StorageError(f"{table} ({path}): no version {version}, latest is {latest}")
+        if record and self.run is not None and not own:
+            self.run.read[table] = latest if version is None else version
+        return self._engine.read(path, None if version == latest else version)
+
+    def begin(self, stage: str) -> Run:
+        """Start recording a run of ``stage``; reads now default to published versions."""
+        self.pins = published_versions(self)
+        self.run = Run(stage)
+        return self.run
+
+    def pin(self, versions: dict[str, int]) -> None:
+        """Read these tables at these versions (e.g. what an earlier run read)."""
+        self.pins = {**self.pins, **versions}
+
+    def note(self, key: str, value: str) -> None:
+        """Add a fact to the run's manifest (``periode``, ``input_batch``, ``model_uri``)."""
+        if self.run is not None:
+            self.run.notes[key] = value
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """Append the run's manifest, ``COMPLETE`` or (with ``error``) ``FAILED``."""
+        if self.run is None:
+            return
+        run, self.run = self.run, None
+        status = FAILED if error is not None else COMPLETE
+        reason = None if error is None else f"{type(error).__name__}: {error}"[:500]
+        record_run(self, run, status, reason)
+
+    def _wrote(self, table: str, version: int) -> None:
+        if self.run is not None:
+            self.run.written[table] = version
 
     def upsert(self, df: DataFrame, table: str, keys: list[str]) -> int:
         """Merge ``df`` into ``table`` by ``keys`` in one commit; return the new version.
@@ -235,6 +283,7 @@ class Storage:
             )
         version = self._engine.upsert(df, path, keys)
         log.info("%s: upsert on %s -> version %d", table, keys, version)
+        self._wrote(table, version)
         return version
 
     def history(self, table: str) -> list[dict[str, Any]]:

@@ -37,13 +37,17 @@ BATCHES_TABLE = "meta/ingest_batch"
 
 
 def latest_batch(storage: Storage, cfg: Config) -> str:
-    """The batch later stages read: ``ingest.batch`` if set, else the newest ingested."""
+    """The batch later stages read: ``ingest.batch`` if set, else the newest ingested
+    (as published: an ingest that did not complete is not seen). Noted in the manifest."""
     if cfg.ingest.batch:
-        return cfg.ingest.batch
-    if not storage.exists(BATCHES_TABLE):
+        batch = cfg.ingest.batch
+    elif not storage.exists(BATCHES_TABLE):
         raise BadDeliveryError(f"no ingested batch in {storage.root}: run the ingest job first")
-    newest = storage.read(BATCHES_TABLE).orderBy(F.desc("ingested_at"), F.desc("batch")).first()
-    return newest["batch"]
+    else:
+        newest = storage.read(BATCHES_TABLE).orderBy(F.desc("ingested_at"), F.desc("batch"))
+        batch = newest.first()["batch"]
+    storage.note("input_batch", batch)
+    return batch
 
 
 def read_bronze(storage: Storage, table: str, batch: str) -> DataFrame:
@@ -59,6 +63,7 @@ def write_batch(storage: Storage, table: str, frame: DataFrame, batch: str) -> N
 def stamp_batch(storage: Storage, batch: str, source: str) -> None:
     """Record ``batch`` as the newest ingested one (appended to ``meta/ingest_batch``)."""
     spark = storage.spark
+    storage.note("input_batch", batch)
     stamp = spark.createDataFrame(
         [(batch, source, datetime.now(UTC))], "batch string, input string, ingested_at timestamp"
     )
