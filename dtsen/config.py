@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from delivery.ingestion.mapping import SourceMapping
 from delivery.synthetic.settings import GenerateConfig
@@ -35,6 +43,8 @@ from ranking.features import RELASI, FeatureSpec
 from ranking.trainers import XgbParams
 
 T = TypeVar("T")
+WEAK_SECRETS = {"", "dtsen", "dtsen-local", "secret", "changeme", "salt"}
+MIN_SECRET_LENGTH = 32
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -149,8 +159,14 @@ class LinkageConfig(_Strict):
     training_fraction: float = 1.0
     """Share of kab/kota (whole regions, so matches stay together) used to train the model."""
     seed: int = 42
-    id_salt: str = "dtsen"
-    """Secret mixed into DTSEN ids; set it per deployment (e.g. from the environment)."""
+    id_salt: str | None = "dtsen"
+    """The secret DTSEN ids are an HMAC under; set it per deployment (environment), or
+    name a file holding it with ``id_salt_file`` (which wins)."""
+    id_salt_file: str | None = None
+    """A file (e.g. a mounted secret) whose content, stripped, is the ID secret."""
+    strong_salt: bool = False
+    """Refuse a missing, default or short secret (at least 32 characters): the cluster
+    profile sets it, so production IDs are never minted under a guessable key."""
     model_dir: str | None = None
     """Where model JSON and charts go; default ``<storage.root>/models/linkage``."""
     reference_date: str = "2025-02-01"
@@ -163,6 +179,27 @@ class LinkageConfig(_Strict):
     def _iso_date(cls, value: str) -> str:
         date.fromisoformat(value)
         return value
+
+    @property
+    def secret(self) -> str:
+        """The ID secret: the content of ``id_salt_file`` if set, else ``id_salt``."""
+        if self.id_salt_file:
+            try:
+                return Path(self.id_salt_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise BadConfigError(f"linkage.id_salt_file: cannot read: {exc}") from exc
+        return self.id_salt or ""
+
+    @model_validator(mode="after")
+    def _strong_enough(self) -> LinkageConfig:
+        if self.strong_salt:
+            secret = self.secret
+            if secret in WEAK_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"the ID secret is missing, a default or shorter than {MIN_SECRET_LENGTH} "
+                    "characters: set DTSEN_ID_SALT (or linkage.id_salt_file) to a long random value"
+                )
+        return self
 
 
 class RankingConfig(_Strict):
@@ -273,7 +310,7 @@ class Config(_Strict):
             u_max_pairs=lk.u_max_pairs,
             training_fraction=lk.training_fraction,
             seed=lk.seed,
-            id_salt=lk.id_salt,
+            id_salt=lk.secret,
             reference_year=date.fromisoformat(lk.reference_date).year,
         )
 

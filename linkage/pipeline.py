@@ -23,6 +23,7 @@ from pyspark.sql import functions as F
 
 from delivery.variables import DTKS_INDICATORS, FAMILY_VARIABLES
 from linkage import cluster, family, golden, model, nik, padan, records
+from linkage.ids import stable_id
 from linkage.records import PersonSource
 
 log = logging.getLogger("dtsen.link")
@@ -233,11 +234,18 @@ def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:
     table_relasi = family.relasi_table(gold_families)
     tables = {
         "link_individu": linked.select(
-            "sumber", "id_record", "dtsen_individu_id", "match_probability", "metode"
+            "sumber",
+            "id_record",
+            "dtsen_individu_id",
+            "match_probability",
+            "metode",
+            stable_id("R", F.col("uid"), params.id_salt).alias("pseudonim"),
         ),
+        # Reviewers see pseudonyms (joined back through gold/link_individu by those
+        # allowed to), never the record keys: a Dukcapil record's key is its NIK.
         "review_pasangan": scored.where(F.col("match_probability") < params.match_threshold).select(
-            "unique_id_l",
-            "unique_id_r",
+            stable_id("R", F.col("unique_id_l"), params.id_salt).alias("pseudonim_l"),
+            stable_id("R", F.col("unique_id_r"), params.id_salt).alias("pseudonim_r"),
             "sumber_l",
             "sumber_r",
             "match_weight",

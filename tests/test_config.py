@@ -10,6 +10,8 @@ import pytest
 from dtsen.config import load_config
 from dtsen.errors import BadConfigError
 
+SECRET = "a-per-deployment-secret-0123456789abcdef"
+
 
 def test_default_profile_is_the_embedded_local_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DTSEN_WAREHOUSE", raising=False)
@@ -55,7 +57,7 @@ def _cluster_scratch(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_cluster_profile_requires_the_warehouse(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DTSEN_WAREHOUSE", raising=False)
-    monkeypatch.setenv("DTSEN_ID_SALT", "s")
+    monkeypatch.setenv("DTSEN_ID_SALT", SECRET)
     with pytest.raises(BadConfigError, match="storage.root: environment variable DTSEN_WAREHOUSE"):
         load_config("conf/cluster.yaml")
 
@@ -63,24 +65,41 @@ def test_cluster_profile_requires_the_warehouse(monkeypatch: pytest.MonkeyPatch)
 def test_cluster_profile_reads_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DTSEN_WAREHOUSE", "s3a://bucket/dtsen")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow:5000")
-    monkeypatch.setenv("DTSEN_ID_SALT", "per-deployment-secret")
+    monkeypatch.setenv("DTSEN_ID_SALT", SECRET)
     cfg = load_config("conf/cluster.yaml")
     assert cfg.spark.master is None
     assert cfg.storage.root == "s3a://bucket/dtsen"
     assert cfg.tracking_uri == "http://mlflow:5000"
-    assert cfg.linkage.id_salt == "per-deployment-secret"
+    assert cfg.linkage.secret == SECRET
     assert cfg.scratch_root == "hdfs:///scratch/dtsen"
 
 
-def test_cluster_profile_requires_an_id_salt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DTSEN_ID_SALT", raising=False)
-    with pytest.raises(BadConfigError, match="linkage.id_salt: environment variable DTSEN_ID_SALT"):
+@pytest.mark.parametrize("secret", [None, "", "dtsen-local", "short-but-not-default"])
+def test_cluster_profile_refuses_a_missing_default_or_short_secret(
+    monkeypatch: pytest.MonkeyPatch, secret: str | None
+) -> None:
+    monkeypatch.delenv("DTSEN_ID_SALT_FILE", raising=False)
+    if secret is None:
+        monkeypatch.delenv("DTSEN_ID_SALT", raising=False)
+    else:
+        monkeypatch.setenv("DTSEN_ID_SALT", secret)
+    with pytest.raises(
+        BadConfigError, match="linkage: .*ID secret is missing, a default or shorter"
+    ):
         load_config("conf/cluster.yaml", warehouse="hdfs:///dtsen")
+
+
+def test_the_secret_can_come_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "salt").write_text(SECRET[::-1] + "\n", encoding="utf-8")
+    monkeypatch.setenv("DTSEN_ID_SALT", "ignored-when-a-file-is-named")
+    monkeypatch.setenv("DTSEN_ID_SALT_FILE", str(tmp_path / "salt"))
+    cfg = load_config("conf/cluster.yaml", warehouse="hdfs:///dtsen")
+    assert cfg.linkage_params.id_salt == SECRET[::-1]
 
 
 def test_remote_warehouse_needs_a_tracking_server(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.setenv("DTSEN_ID_SALT", "s")
+    monkeypatch.setenv("DTSEN_ID_SALT", SECRET)
     cfg = load_config("conf/cluster.yaml", warehouse="hdfs:///dtsen")
     with pytest.raises(BadConfigError, match="mlflow.tracking_uri: required"):
         _ = cfg.tracking_uri
