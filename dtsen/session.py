@@ -106,7 +106,11 @@ def build_session(cfg: Config) -> SparkSession:
         os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
     spark = configure_builder(SparkSession.builder, cfg).getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
-    scratch = f"{cfg.scratch_root}/{cfg.spark.app_name}-{uuid.uuid4().hex[:12]}"
+    # One scratch folder per session and scratch root (a test session builds it once
+    # for many stages).
+    scratch = spark.conf.get(SCRATCH_CONF, None)
+    if not (scratch and scratch.startswith(cfg.scratch_root + "/")):
+        scratch = f"{cfg.scratch_root}/{cfg.spark.app_name}-{uuid.uuid4().hex[:12]}"
     spark.conf.set(SCRATCH_CONF, scratch)
     # Spark's and Splink's checkpoints (Splink writes its tables below this folder).
     spark.sparkContext.setCheckpointDir(f"{scratch}/checkpoints")

@@ -7,6 +7,7 @@ checkpoints under pytest's temporary folder.
 
 from __future__ import annotations
 
+import logging
 import shutil
 from dataclasses import replace
 
@@ -35,7 +36,25 @@ def test_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
 
 
 @pytest.fixture(scope="session")
-def spark(test_config: Config):
+def log_lines() -> list[str]:
+    """Every log line the suite's runs emit at INFO and above (the privacy test reads it)."""
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    handler = Keep(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    for name in ("dtsen", "splink"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    yield lines
+    logging.getLogger().removeHandler(handler)
+
+
+@pytest.fixture(scope="session")
+def spark(test_config: Config, log_lines):
     session = build_session(test_config)
     yield session
     remove_scratch(session)
