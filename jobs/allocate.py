@@ -19,13 +19,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from dtsen import cli
 from dtsen.config import Config
-from dtsen.errors import BadDeliveryError
 from dtsen.storage import Storage
 from dtsen.storage.bronze import latest_batch, read_bronze
+from dtsen.storage.periods import read_period
 from ranking.programs import allocate_programs, format_figures, recipients, summary
 
 
@@ -35,10 +34,7 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
     batch = latest_batch(storage, cfg)
 
     def period(table: str, required: bool = True) -> DataFrame:
-        frame = storage.read(table).where(F.col("periode") == periode)
-        if required and frame.isEmpty():
-            raise BadDeliveryError(f"{table}: no rows for periode {periode}; run rank first")
-        return frame
+        return read_period(storage, table, periode, required=required)
 
     persons = storage.read("gold/individu").select("dtsen_individu_id", "dtsen_keluarga_id", "nik")
     result = allocate_programs(

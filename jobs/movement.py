@@ -21,26 +21,9 @@ from pyspark.sql import functions as F
 
 from dtsen import cli
 from dtsen.config import Config
-from dtsen.errors import BadDeliveryError
 from dtsen.storage import Storage
+from dtsen.storage.periods import latest_periods, read_period
 from ranking.movement import desil_transitions, format_report, program_movements
-
-
-def _snapshot(storage: Storage, table: str, periode: str, version: int) -> DataFrame:
-    frame = storage.read(table, version).where(F.col("periode") == periode)
-    if frame.isEmpty():
-        raise BadDeliveryError(f"{table} (version {version}): no rows for periode {periode}")
-    return frame
-
-
-def latest_periods(storage: Storage) -> tuple[str, str]:
-    """The two latest ranked periods (a handful of distinct values: collected)."""
-    periods = sorted(
-        r[0] for r in storage.read("gold/peringkat").select("periode").distinct().collect()
-    )
-    if len(periods) < 2:
-        raise BadDeliveryError(f"gold/peringkat holds {periods}: need two ranked periods")
-    return periods[-2], periods[-1]
 
 
 def run(
@@ -52,15 +35,15 @@ def run(
 ) -> dict[str, Any]:
     """Write and return the two reports for ``dari`` -> ``ke`` (default: the two latest)."""
     if not (dari and ke):
-        dari, ke = latest_periods(storage)
-    # Pin each table's version once, so both periods come from the same snapshot.
+        dari, ke = latest_periods(storage, "gold/peringkat", 2)
+    # Pin each table's published version once: both periods come from one snapshot.
     versions = {
-        t: storage.version(t)
+        t: storage.published_version(t)
         for t in ("gold/peringkat", "gold/penerima_program", "gold/keputusan_program")
     }
 
     def snapshot(table: str, periode: str) -> DataFrame:
-        return _snapshot(storage, table, periode, versions[table])
+        return read_period(storage, table, periode, versions[table])
 
     label = [F.lit(dari).alias("dari"), F.lit(ke).alias("ke")]
     transitions = desil_transitions(

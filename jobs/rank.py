@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from dtsen import cli
 from dtsen.config import Config
@@ -25,6 +24,7 @@ from dtsen.io.pmt_registry import connect, load_scoring_model
 from dtsen.storage import Storage
 from dtsen.storage.bronze import latest_batch, read_bronze
 from dtsen.storage.manifest import manifest_of
+from dtsen.storage.periods import read_period
 from ranking.adjustments import apply_adjustments, family_signals
 from ranking.eligibility import kelayakan
 from ranking.peringkat import desil_distribution, family_exclusions, format_figures, ranked
@@ -79,7 +79,7 @@ def run(
         storage.write(frame, table, partition_by=["periode"], replace_where=where)
 
     def written(table: str):
-        return storage.read(table).where(F.col("periode") == rk.periode)
+        return read_period(storage, table, rk.periode)
 
     figures = {
         "periode": rk.periode,

@@ -229,6 +229,11 @@ class Storage:
             self.run.read[table] = latest if version is None else version
         return self._engine.read(path, None if version == latest else version)
 
+    def published_version(self, table: str) -> int:
+        """The version :meth:`read` returns for ``table`` by default."""
+        own = self.run is not None and table in self.run.written
+        return self.version(table) if own else self.pins.get(table, self.version(table))
+
     def begin(self, stage: str) -> Run:
         """Start recording a run of ``stage``; reads now default to published versions."""
         self.pins = published_versions(self)
