@@ -40,12 +40,23 @@ def referenced_files(path: str) -> set[str]:
     return referenced
 
 
+SUCCESS_MARKER = "_SUCCESS"
+"""What Spark's file committer leaves in a folder it finished writing."""
+
+
 def _owner(relative: str) -> str:
-    """The data file a Hadoop checksum belongs to: ``a/.x.parquet.crc`` -> ``a/x.parquet``."""
+    """The file a Hadoop checksum belongs to: ``a/.x.parquet.crc`` -> ``a/x.parquet``."""
     folder, _, name = relative.rpartition("/")
     if name.startswith(".") and name.endswith(".crc"):
         name = name[1 : -len(".crc")]
     return f"{folder}/{name}" if folder else name
+
+
+def _is_referenced(relative: str, referenced: set[str], live_folders: set[str]) -> bool:
+    """A referenced data file, its checksum, or the success marker of a committed write."""
+    owner = _owner(relative)
+    folder, _, name = owner.rpartition("/")
+    return owner in referenced or (name == SUCCESS_MARKER and folder in live_folders)
 
 
 def orphan_files(path: str, older_than: timedelta) -> list[str]:
@@ -56,6 +67,11 @@ def orphan_files(path: str, older_than: timedelta) -> list[str]:
     they commit.
     """
     referenced = referenced_files(path)
+    live_folders = {
+        "/".join(parts[:n])
+        for parts in (relative.split("/") for relative in referenced)
+        for n in range(len(parts))
+    }
     fs, base = _filesystem(path)
     cutoff = datetime.now(UTC) - older_than
     infos = fs.get_file_info(pafs.FileSelector(base, recursive=True))
@@ -64,7 +80,7 @@ def orphan_files(path: str, older_than: timedelta) -> list[str]:
         relative = info.path[len(base) + 1 :]
         if info.type != pafs.FileType.File or relative.split("/")[0] == LOG_FOLDER:
             continue
-        if _owner(relative) in referenced or info.mtime is None:
+        if _is_referenced(relative, referenced, live_folders) or info.mtime is None:
             continue
         if info.mtime.astimezone(UTC) < cutoff:
             orphans.append(relative)
