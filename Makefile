@@ -80,11 +80,12 @@ test: $(STAMP) java jars
 	$(DELTA_ENV) $(PY) -m pytest
 
 # Delete the files of a table folder that no Delta version references and that are older
-# than OLDER_THAN_HOURS (default 24): what a killed or failed write left behind.
+# than OLDER_THAN_HOURS (default 24): what a killed or failed write left behind. No
+# Spark: delta-rs reads the logs.
 # make cleanup [TABLE=gold/link_individu] [OLDER_THAN_HOURS=24] [DRY_RUN=1]
 OLDER_THAN_HOURS ?= 24
-cleanup: $(STAMP) java jars
-	$(DELTA_ENV) $(PY) -m dtsen.storage.cleanup --conf $(CONF) --warehouse $(WAREHOUSE) \
+cleanup: $(STAMP)
+	$(PY) -m dtsen.storage.cleanup --conf $(CONF) --warehouse $(WAREHOUSE) \
 		--older-than-hours $(OLDER_THAN_HOURS) $(if $(TABLE),--table $(TABLE)) $(if $(DRY_RUN),--dry-run)
 
 check: $(STAMP)

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Fetch the delta-spark JVM jars (plus their runtime deps that pyspark does NOT ship)
-# into DEST, with Maven and a throwaway pom. Idempotent.
+# into DEST, with Maven and a throwaway pom. Idempotent. `make jars` runs it into
+# .cache/delta-jars, which the tests, `make run` and spark-submit.sh then use.
 #
-#   fetch_delta_jars.sh DEST [VERSION]
+#   fetch-delta-jars.sh DEST [VERSION]
+#
+# The versions must match the pins in pyproject.toml: pyspark 4.1.1 and delta-spark
+# 4.4.0 give io.delta:delta-spark_4.1_2.13:4.4.0 (4.4.1 is on PyPI but not on Maven
+# Central; the script then lists the versions Central has).
 #
 # VERSION: the io.delta release (default: $DELTA_VERSION, else the installed delta_spark
 # pip package's version). The artifact is io.delta:delta-spark_<spark major.minor>_2.13,
@@ -55,18 +60,18 @@ print(v("delta_spark"), v("pyspark"), s.submodule_search_locations[0] if s else 
 version="${2:-${DELTA_VERSION:-}}"
 if [[ -z "$version" ]]; then
   version="$pip_delta"
-  [[ "$version" != "-" ]] || { echo "fetch_delta_jars: give VERSION (no delta_spark in '$PYTHON')" >&2; exit 2; }
+  [[ "$version" != "-" ]] || { echo "fetch-delta-jars: give VERSION (no delta_spark in '$PYTHON')" >&2; exit 2; }
 fi
 spark_minor="${DELTA_SPARK_MINOR:-}"
 if [[ -z "$spark_minor" && "$pip_spark" != "-" ]]; then spark_minor="$(cut -d. -f1,2 <<<"$pip_spark")"; fi
-[[ -n "$spark_minor" ]] || { echo "fetch_delta_jars: set DELTA_SPARK_MINOR (no pyspark in '$PYTHON')" >&2; exit 2; }
+[[ -n "$spark_minor" ]] || { echo "fetch-delta-jars: set DELTA_SPARK_MINOR (no pyspark in '$PYTHON')" >&2; exit 2; }
 artifact="delta-spark_${spark_minor}_2.13"
 coord="io.delta:${artifact}:${version}"
 
 jars_dir="${SPARK_JARS_DIR:-}"
 if [[ -z "$jars_dir" && -n "${SPARK_HOME:-}" ]]; then jars_dir="$SPARK_HOME/jars"; fi
 if [[ -z "$jars_dir" && "$pyspark_dir" != "-" ]]; then jars_dir="$pyspark_dir/jars"; fi
-[[ -d "$jars_dir" ]] || { echo "fetch_delta_jars: no Spark jars dir ('$jars_dir'); set SPARK_JARS_DIR" >&2; exit 2; }
+[[ -d "$jars_dir" ]] || { echo "fetch-delta-jars: no Spark jars dir ('$jars_dir'); set SPARK_JARS_DIR" >&2; exit 2; }
 
 mkdir -p "$dest"
 dest="$(cd "$dest" && pwd -P)"
@@ -77,7 +82,7 @@ if [[ "${FORCE:-0}" != 1 && -s "$manifest" ]]; then
   ok=1
   while IFS= read -r f; do [[ -f "$dest/$f" ]] || { ok=0; break; }; done <"$manifest"
   if [[ $ok -eq 1 ]]; then
-    echo "fetch_delta_jars: $coord already in $dest ($(wc -l <"$manifest") jars), nothing to do"
+    echo "fetch-delta-jars: $coord already in $dest ($(wc -l <"$manifest") jars), nothing to do"
     exit 0
   fi
 fi
@@ -114,7 +119,7 @@ if ! "$MVN" "${repo_args[@]}" -U -f "$work/pom.xml" "$PLUGIN:tree" -DoutputFile=
 fi
 # dependency:tree succeeds even when the artifact does not exist: check for its pom.
 if [[ ! -f "$MAVEN_REPO_LOCAL/io/delta/$artifact/$version/$artifact-$version.pom" ]]; then
-  echo "fetch_delta_jars: $coord is not on Maven Central (or Central is unreachable)." >&2
+  echo "fetch-delta-jars: $coord is not on Maven Central (or Central is unreachable)." >&2
   # Show which versions do exist (reads maven-metadata.xml through a version range).
   sed -i "s#<version>${version}</version>#<version>[0,)</version>#" "$work/pom.xml"
   if "$MVN" "${repo_args[@]}" -f "$work/pom.xml" "$PLUGIN:tree" -DoutputFile="$work/range.txt" \
@@ -122,11 +127,11 @@ if [[ ! -f "$MAVEN_REPO_LOCAL/io/delta/$artifact/$version/$artifact-$version.pom
     meta="$(find "$MAVEN_REPO_LOCAL/io/delta/$artifact" -maxdepth 1 \
       -name 'maven-metadata*.xml' 2>/dev/null | head -1)"
     if [[ -n "$meta" ]]; then
-      echo "fetch_delta_jars: versions of io.delta:$artifact on Central:" \
+      echo "fetch-delta-jars: versions of io.delta:$artifact on Central:" \
         "$(grep -o '<version>[^<]*' "$meta" | sed 's/<version>//' | tr '\n' ' ')" >&2
     fi
   fi
-  echo "fetch_delta_jars: pass one of them as VERSION (or DELTA_VERSION=...)" >&2
+  echo "fetch-delta-jars: pass one of them as VERSION (or DELTA_VERSION=...)" >&2
   exit 1
 fi
 
@@ -150,7 +155,7 @@ if ! "$MVN" "${repo_args[@]}" -f "$work/pom.xml" "$PLUGIN:copy-dependencies" \
   cat "$work/mvn-copy.log" >&2
   exit 1
 fi
-[[ -f "$work/out/${artifact}-${version}.jar" ]] || { echo "fetch_delta_jars: no ${artifact}-${version}.jar fetched" >&2; exit 1; }
+[[ -f "$work/out/${artifact}-${version}.jar" ]] || { echo "fetch-delta-jars: no ${artifact}-${version}.jar fetched" >&2; exit 1; }
 
 # Remove jars that an earlier run installed for another delta coordinate.
 for old in "$dest"/.delta-jars-*; do
@@ -164,7 +169,7 @@ while IFS= read -r f; do
 done <"$work/manifest"
 mv -f "$work/manifest" "$manifest"
 
-echo "fetch_delta_jars: $coord -> $dest"
+echo "fetch-delta-jars: $coord -> $dest"
 if [[ ${#excluded[@]} -gt 0 ]]; then
   echo "  skipped (shipped with Spark in $jars_dir): ${excluded[*]}"
 fi
