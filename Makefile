@@ -11,7 +11,7 @@ SYNTHETIC := data/synthetic
 CONF ?= conf/local.yaml
 INDIVIDUALS ?=
 
-.PHONY: run test check format generate ingest link evaluate_link train_pmt rank allocate movement mlflow-ui clean java
+.PHONY: run test check format generate ingest link evaluate_link train_pmt rank allocate movement mlflow-ui clean java jars cleanup wheel
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11) on PATH"; exit 1; }
@@ -23,13 +23,33 @@ $(STAMP): pyproject.toml
 java:
 	@command -v java >/dev/null || { echo "need Java 17 (e.g. apt-get install openjdk-17-jre-headless)"; exit 1; }
 
+# delta-spark's JARs for the pinned pyspark and delta-spark, fetched once with Maven into
+# a git-ignored cache (fetch-delta-jars.sh; a second call with the set complete does
+# nothing). Without Maven the target says why, leaves the reason in
+# $(DELTA_JARS)/UNAVAILABLE (the tests print it when they skip the delta-spark leg) and
+# succeeds: everything still runs on delta-rs.
+DELTA_JARS := .cache/delta-jars
+jars: $(STAMP)
+	@mkdir -p $(DELTA_JARS)
+	@if PYTHON=$(PY) ./fetch-delta-jars.sh $(DELTA_JARS) >$(DELTA_JARS)/fetch.log 2>&1; then \
+		rm -f $(DELTA_JARS)/UNAVAILABLE; tail -n 1 $(DELTA_JARS)/fetch.log; \
+	else \
+		{ echo "fetch-delta-jars.sh failed (Maven Central unreachable or mvn missing?):"; \
+		  tail -n 5 $(DELTA_JARS)/fetch.log; } >$(DELTA_JARS)/UNAVAILABLE; \
+		rm -f $(DELTA_JARS)/*.jar; \
+		echo "no delta-spark JARs, delta-rs only:"; cat $(DELTA_JARS)/UNAVAILABLE; \
+	fi
+
+# Expanded when a recipe runs, i.e. after `jars` has fetched them.
+DELTA_ENV = $(if $(wildcard $(DELTA_JARS)/*.jar),DTSEN_DELTA_JARS=$(abspath $(DELTA_JARS)))
+
 DELIVERY = $(or $(INPUT),$(SYNTHETIC))
-JOB = $(PY) -m jobs.$(1) --conf $(CONF) --input $(DELIVERY) --warehouse $(WAREHOUSE)
+JOB = $(DELTA_ENV) $(PY) -m jobs.$(1) --conf $(CONF) --input $(DELIVERY) --warehouse $(WAREHOUSE)
 
 # End to end: generate (unless INPUT names a delivery), ingest, link (scored against
 # _truth/ on synthetic deliveries), train the PMT when there is no champion yet, rank,
 # allocate.
-run: $(STAMP) java
+run: $(STAMP) java jars
 ifeq ($(INPUT),)
 	$(call JOB,generate) $(if $(INDIVIDUALS),--individuals $(INDIVIDUALS))
 endif
@@ -40,14 +60,14 @@ endif
 	$(call JOB,rank)
 	$(call JOB,allocate)
 
-generate: $(STAMP) java
+generate: $(STAMP) java jars
 	$(call JOB,generate) $(if $(INDIVIDUALS),--individuals $(INDIVIDUALS))
 
-ingest link evaluate_link train_pmt rank allocate: $(STAMP) java
+ingest link evaluate_link train_pmt rank allocate: $(STAMP) java jars
 	$(call JOB,$@)
 
 # Movement between two ranked periods: make movement DARI=2025Q1 KE=2025Q2
-movement: $(STAMP) java
+movement: $(STAMP) java jars
 	$(call JOB,movement) $(if $(DARI),--dari $(DARI)) $(if $(KE),--ke $(KE))
 
 # The MLflow UI on the warehouse's SQLite store: http://127.0.0.1:$(MLFLOW_PORT)
@@ -56,8 +76,17 @@ mlflow-ui: $(STAMP)
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(WAREHOUSE))/mlflow.db \
 		--host 127.0.0.1 --port $(MLFLOW_PORT)
 
-test: $(STAMP) java
-	$(PY) -m pytest
+test: $(STAMP) java jars
+	$(DELTA_ENV) $(PY) -m pytest
+
+# Delete the files of a table folder that no Delta version references and that are older
+# than OLDER_THAN_HOURS (default 24): what a killed or failed write left behind. No
+# Spark: delta-rs reads the logs.
+# make cleanup [TABLE=gold/link_individu] [OLDER_THAN_HOURS=24] [DRY_RUN=1]
+OLDER_THAN_HOURS ?= 24
+cleanup: $(STAMP)
+	$(PY) -m dtsen.storage.cleanup --conf $(CONF) --warehouse $(WAREHOUSE) \
+		--older-than-hours $(OLDER_THAN_HOURS) $(if $(TABLE),--table $(TABLE)) $(if $(DRY_RUN),--dry-run)
 
 check: $(STAMP)
 	$(VENV)/bin/ruff check jobs dtsen delivery linkage ranking conf tests benchmarks

@@ -8,8 +8,10 @@
 # --conf FILE --set key=value --input DIR --warehouse DIR (see `python -m jobs.<job> -h`).
 # --dry-run prints the spark-submit command (one shell-quoted line) and exits.
 #
-# What it does: packages jobs/, dtsen/, delivery/, linkage/, ranking/ and conf/ (with its YAML and reference
-# data) into build/dtsen-py.zip (rebuilt on every call) for --py-files, then runs
+# What it does: builds the project (jobs/, dtsen/, delivery/, linkage/, ranking/ and
+# conf/ with its YAML and reference data) as a wheel, rebuilt when a file changed, and
+# ships it as build/dtsen-py.zip with --py-files (a plain zip where no wheel can be
+# built); then runs
 #   spark-submit --master M --deploy-mode D --name dtsen-<job> --py-files build/dtsen-py.zip
 #     --jars <splink similarity JAR>[,<Delta JARs>] [--packages <delta-spark>] [Delta confs]
 #     --conf spark.sql.session.timeZone=UTC [sizing] [SPARK_SUBMIT_EXTRA] jobs/<job>.py [args]
@@ -27,7 +29,10 @@
 #                         spark.driver_memory has no effect under spark-submit)
 #   SPARK_SUBMIT_EXTRA    further spark-submit arguments, split on whitespace (no quoting)
 #   DTSEN_DELTA_JARS      delta-spark JARs: comma-separated files, or folders whose *.jar
-#                         are used; added to --jars (no --packages then)
+#                         are used; added to --jars (no --packages then). Unset: the
+#                         cache `make jars` fills (.cache/delta-jars), if it holds JARs;
+#                         empty: none.
+#   DTSEN_PACKAGE         wheel (default) or zip: how the project is shipped
 #   DTSEN_DELTA_PACKAGES  without DTSEN_DELTA_JARS: auto (default) adds --packages with the
 #                         delta-spark coordinates below for non-local masters only;
 #                         always = also for local masters; none = never.
@@ -36,11 +41,17 @@
 #   SPARK_HOME            a Spark installation to submit with
 # Whenever Delta JARs or packages are added, so are the Delta SQL extension and catalog.
 # For local masters PYSPARK_PYTHON and PYSPARK_DRIVER_PYTHON are set to the venv's
-# python. On a cluster the executors' Python must have the project's dependencies
+# python; for standalone masters spark.pyspark.python is (the workers must have the
+# venv at the same path; override it in SPARK_SUBMIT_EXTRA). On a cluster the executors' Python must have the project's dependencies
 # (pydantic, PyYAML, splink, deltalake, ...): e.g. a container image, or
 # SPARK_SUBMIT_EXTRA="--conf spark.pyspark.python=/opt/dtsen/bin/python".
 #
-# Cluster deploy mode: the driver runs on the cluster, so a profile given as
+# Cluster deploy mode (YARN and Kubernetes only: standalone masters run Python
+# applications in client mode, so DEPLOY_MODE=cluster with spark:// is refused): every
+# DTSEN_* and MLFLOW_* variable set here is forwarded to the remote driver
+# (spark.yarn.appMasterEnv.X / spark.kubernetes.driverEnv.X); --dry-run prints the
+# values of those named like secrets (SALT, SECRET, TOKEN, PASSWORD, KEY) as
+# <redacted>. The driver runs on the cluster, so a profile given as
 # `--conf FILE` (a local file) is shipped with --files and the job is handed
 # `--conf <basename of FILE>`, where YARN (and Kubernetes, with
 # spark.kubernetes.file.upload.path) place shipped files. Files the profile references
@@ -64,11 +75,12 @@
 #     ./spark-submit.sh ingest --conf conf/cluster.yaml --warehouse /shared/dtsen
 set -euo pipefail
 
-# delta-spark's JVM artifact for the pinned pip packages: delta-spark 4.4.1 on
+# delta-spark's JVM artifact for the pinned pip packages: delta-spark 4.4.0 on
 # pyspark 4.1 (Scala 2.13). This is what delta-spark's own pip helper
 # (delta.pip_utils.configure_spark_with_delta_pip) computes; change both together
-# with the pins in pyproject.toml.
-DELTA_VERSION="4.4.1"
+# with the pins in pyproject.toml. (4.4.1 is on PyPI but its JVM artifact is not on
+# Maven Central, so the pins stay at 4.4.0.)
+DELTA_VERSION="4.4.0"
 DELTA_SPARK_MINOR="4.1"
 DELTA_SCALA="2.13"
 DELTA_PACKAGE="io.delta:delta-spark_${DELTA_SPARK_MINOR}_${DELTA_SCALA}:${DELTA_VERSION}"
@@ -76,6 +88,7 @@ DELTA_PACKAGE="io.delta:delta-spark_${DELTA_SPARK_MINOR}_${DELTA_SCALA}:${DELTA_
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 ZIP="$ROOT/build/dtsen-py.zip"
 PACKAGES=(jobs dtsen delivery linkage ranking conf)
+CACHED_DELTA_JARS="$ROOT/.cache/delta-jars"
 
 if [[ -x "$ROOT/.venv/bin/python" ]]; then
   VENV_PYTHON="$ROOT/.venv/bin/python"
@@ -121,8 +134,36 @@ if ! list_jobs | grep -xF -- "$job" >/dev/null; then
   exit 2
 fi
 
-# The project as one zip for --py-files, rebuilt every time so it is never stale.
+# The project for --py-files: a wheel (pip wheel --no-deps, no network: setuptools from
+# the venv), rebuilt whenever a packaged file is newer than it. It is shipped under a
+# .zip name because PySpark puts only .zip/.egg/.jar py-files on the executors'
+# sys.path (a pure-Python wheel is a zip). Where pip cannot build it, a plain zip of
+# the same packages is shipped instead.
 mkdir -p "$ROOT/build"
+version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/pyproject.toml" | head -n 1)"
+WHEEL="$ROOT/build/wheel/dtsen-$version-py3-none-any.whl"
+build_wheel() {
+  local fresh
+  if [[ -f "$WHEEL" ]]; then
+    fresh="$(find "${PACKAGES[@]/#/$ROOT/}" "$ROOT/pyproject.toml" -newer "$WHEEL" \
+      -type f ! -name '*.pyc' -print -quit)"
+    [[ -n "$fresh" ]] || return 0
+  fi
+  # setuptools copies into build/lib and never deletes there: start clean, or a module
+  # deleted from the tree would still be shipped.
+  rm -rf "$ROOT/build/lib" "$ROOT/build/wheel"
+  # The venv's own setuptools first (no network); else pip's isolated build, which
+  # fetches pyproject's build requirements from the package index once (then cached).
+  { "$PYTHON" -m pip wheel --quiet --no-deps --no-build-isolation --no-index \
+      --wheel-dir "$ROOT/build/wheel" "$ROOT" \
+    || "$PYTHON" -m pip wheel --quiet --no-deps --wheel-dir "$ROOT/build/wheel" "$ROOT"
+  } >"$ROOT/build/wheel.log" 2>&1 && [[ -f "$WHEEL" ]]
+}
+if [[ "${DTSEN_PACKAGE:-wheel}" == wheel ]] && build_wheel; then
+  cp -f "$WHEEL" "$ZIP.tmp" && mv -f "$ZIP.tmp" "$ZIP"
+  package_kind="wheel $(basename "$WHEEL")"
+else
+  package_kind="zip"
 "$PYTHON" - "$ROOT" "$ZIP" "${PACKAGES[@]}" <<'PY'
 import os
 import sys
@@ -138,6 +179,7 @@ with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
                 zf.write(path, path.relative_to(root).as_posix())
 partial.replace(target)
 PY
+fi
 
 splink_jar="$("$PYTHON" -c \
   'from splink.backends.spark import similarity_jar_location; print(similarity_jar_location())')"
@@ -155,6 +197,16 @@ master="${SPARK_MASTER:-local[2]}"
 deploy_mode="${DEPLOY_MODE:-client}"
 local_master=0
 if [[ "$master" == local* ]]; then local_master=1; fi
+if [[ "$deploy_mode" == cluster && "$master" == spark://* ]]; then
+  echo "spark-submit.sh: DEPLOY_MODE=cluster is not possible on a standalone master" \
+    "($master): Spark runs Python applications there in client mode only. Use" \
+    "DEPLOY_MODE=client (the driver runs here), or YARN/Kubernetes for a remote driver." >&2
+  exit 2
+fi
+# make jars' cache, unless DTSEN_DELTA_JARS is set (an empty value: no Delta JARs).
+if [[ -z "${DTSEN_DELTA_JARS+set}" ]] && compgen -G "$CACHED_DELTA_JARS/*.jar" >/dev/null; then
+  DTSEN_DELTA_JARS="$CACHED_DELTA_JARS"
+fi
 
 jars=("$splink_jar")
 delta=0
@@ -206,6 +258,30 @@ if [[ -n "${EXECUTOR_CORES:-}" ]]; then cmd+=(--executor-cores "$EXECUTOR_CORES"
 if [[ -n "${NUM_EXECUTORS:-}" ]]; then cmd+=(--num-executors "$NUM_EXECUTORS"); fi
 if [[ -n "${DRIVER_MEMORY:-}" ]]; then cmd+=(--driver-memory "$DRIVER_MEMORY"); fi
 
+# The project's settings reach a remote driver only through Spark's confs: every
+# DTSEN_* and MLFLOW_* variable of this shell but this script's own (DTSEN_DELTA_JARS,
+# DTSEN_DELTA_PACKAGES, DTSEN_PACKAGE) (YARN: the application master, which
+# hosts the driver; Kubernetes: the driver pod). Executors get none of them: only the
+# driver reads configuration, and secrets (DTSEN_ID_SALT) should not spread further.
+# In client mode (and on standalone, which is client only) the driver is this process.
+forward_prefix=""
+if [[ "$deploy_mode" == cluster ]]; then
+  case "$master" in
+    yarn*) forward_prefix="spark.yarn.appMasterEnv." ;;
+    k8s://*) forward_prefix="spark.kubernetes.driverEnv." ;;
+  esac
+fi
+secret_names=()
+if [[ -n "$forward_prefix" ]]; then
+  while IFS= read -r name; do
+    cmd+=(--conf "$forward_prefix$name=${!name}")
+    if [[ "$name" =~ (SALT|SECRET|TOKEN|PASSWORD|KEY) ]]; then secret_names+=("$name"); fi
+  done < <(compgen -e | grep -E '^(DTSEN|MLFLOW)_' \
+    | grep -vxE 'DTSEN_DELTA_JARS|DTSEN_DELTA_PACKAGES|DTSEN_PACKAGE' | sort)
+  # Spark shows confs in its UI and event logs, redacting only names matching this.
+  cmd+=(--conf 'spark.redaction.regex=(?i)secret|password|token|access[.]?key|salt')
+fi
+
 # Cluster deploy mode: ship a local profile and hand the job its basename.
 job_args=("$@")
 if [[ "$deploy_mode" == cluster ]]; then
@@ -222,6 +298,11 @@ if [[ "$deploy_mode" == cluster ]]; then
   done
 fi
 
+if [[ "$master" == spark://* && -n "$VENV_PYTHON" ]]; then
+  # The interpreter of the driver and the executors' Python workers (executorEnv's
+  # PYSPARK_PYTHON would not choose it: the driver ships its choice with every task).
+  cmd+=(--conf "spark.pyspark.python=$VENV_PYTHON")
+fi
 if [[ -n "${SPARK_SUBMIT_EXTRA:-}" ]]; then
   read -r -a extra <<<"$SPARK_SUBMIT_EXTRA"
   cmd+=("${extra[@]}")
@@ -246,11 +327,16 @@ quote() {
 if [[ $dry_run -eq 1 ]]; then
   line=""
   for word in ${env_vars[@]+"${env_vars[@]}"} "${cmd[@]}"; do
+    # Never print a secret: its value is shown as <redacted>.
+    for name in ${secret_names[@]+"${secret_names[@]}"}; do
+      if [[ "$word" == *".$name="* ]]; then word="${word%%=*}=<redacted>"; fi
+    done
     line+="$(quote "$word") "
   done
   echo "${line% }"
   exit 0
 fi
+echo "spark-submit.sh: dtsen-$job on $master ($deploy_mode), project shipped as $package_kind" >&2
 for assignment in ${env_vars[@]+"${env_vars[@]}"}; do
   export "${assignment?}"
 done

@@ -8,13 +8,34 @@ checkpoints under pytest's temporary folder.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from dtsen.config import Config, load_config
-from dtsen.session import build_session, remove_scratch
+from dtsen.session import DELTA_JARS_ENV, build_session, remove_scratch
+
+ROOT = Path(__file__).resolve().parents[1]
+DELTA_JARS = ROOT / ".cache" / "delta-jars"
+"""Where ``make jars`` puts delta-spark's JARs; the session loads them unless
+``DTSEN_DELTA_JARS`` names others (an empty value: none, delta-rs only)."""
+
+if DELTA_JARS_ENV not in os.environ and any(DELTA_JARS.glob("*.jar")):
+    os.environ[DELTA_JARS_ENV] = str(DELTA_JARS)
+
+
+def delta_jars_missing_reason() -> str:
+    """Why this session has no delta-spark classes: what ``make jars`` recorded, if anything."""
+    unavailable = DELTA_JARS / "UNAVAILABLE"
+    if unavailable.is_file():
+        return unavailable.read_text(encoding="utf-8").strip()
+    return (
+        f"no delta-spark JARs: run `make jars` (fetches them into {DELTA_JARS}) or set "
+        f"{DELTA_JARS_ENV} to a folder of them"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +80,15 @@ def spark(test_config: Config, log_lines):
     yield session
     remove_scratch(session)
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def require_delta_spark(spark) -> None:
+    """Skip, saying why, when the session has no delta-spark classes."""
+    from dtsen.session import has_delta_classes
+
+    if not has_delta_classes(spark):
+        pytest.skip(delta_jars_missing_reason())
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from dtsen.session import splink_jar
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "spark-submit.sh"
 ZIP = ROOT / "build" / "dtsen-py.zip"
-DELTA_PACKAGE = "io.delta:delta-spark_4.1_2.13:4.4.1"
+DELTA_PACKAGE = "io.delta:delta-spark_4.1_2.13:4.4.0"
 DELTA_CONFS = [
     "spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -38,7 +38,11 @@ def submit(
     cwd: Path, *args: str, timeout: float = 60, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """Run the script from ``cwd`` with only the given settings in its environment."""
-    environ = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in _SETTINGS and not k.startswith(("DTSEN_", "MLFLOW_"))
+    }
     environ.update(env)
     return subprocess.run(
         [str(SCRIPT), *args],
@@ -67,7 +71,15 @@ def option(words: list[str], flag: str) -> list[str]:
 
 def test_dry_run_local_generate(tmp_path: Path) -> None:
     words = dry_run(
-        tmp_path, "generate", "--individuals", "300", "--input", "deliv", "--set", "a=b c"
+        tmp_path,
+        "generate",
+        "--individuals",
+        "300",
+        "--input",
+        "deliv",
+        "--set",
+        "a=b c",
+        DTSEN_DELTA_JARS="",
     )
     assert option(words, "--master") == ["local[2]"]
     assert option(words, "--deploy-mode") == ["client"]
@@ -104,6 +116,7 @@ def test_yarn_cluster_adds_delta_packages_sizing_and_ships_the_profile(tmp_path:
         DEPLOY_MODE="cluster",
         EXECUTOR_MEMORY="8g",
         SPARK_SUBMIT_EXTRA="--conf spark.yarn.queue=dtsen",
+        DTSEN_DELTA_JARS="",
     )
     assert option(words, "--master") == ["yarn"]
     assert option(words, "--deploy-mode") == ["cluster"]
@@ -125,12 +138,13 @@ def test_delta_jars_replace_packages(tmp_path: Path) -> None:
     assert set(DELTA_CONFS) <= set(option(words, "--conf"))
 
 
-def test_zip_holds_the_packages_and_their_data(tmp_path: Path) -> None:
+def test_shipped_wheel_holds_the_packages_and_their_data(tmp_path: Path) -> None:
     dry_run(tmp_path, "ingest")
     names = set(zipfile.ZipFile(ZIP).namelist())
     assert {
         "jobs/ingest.py",
-        "jobs/config.py",
+        "dtsen/config.py",
+        "dtsen-0.1.0.dist-info/METADATA",
         "linkage/__init__.py",
         "ranking/__init__.py",
         "conf/local.yaml",
@@ -138,6 +152,77 @@ def test_zip_holds_the_packages_and_their_data(tmp_path: Path) -> None:
         "conf/reference/provinces.csv",
     } <= names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_cached_delta_jars_are_used_unless_told_otherwise(tmp_path: Path) -> None:
+    cache = ROOT / ".cache" / "delta-jars"
+    if not any(cache.glob("*.jar")):
+        pytest.skip(f"no JARs in {cache} (make jars)")
+    words = dry_run(tmp_path, "ingest", SPARK_MASTER="yarn")
+    jars = option(words, "--jars")[0].split(",")
+    assert f"{cache}/delta-spark_4.1_2.13-4.4.0.jar" in jars
+    assert "--packages" not in words
+    assert set(DELTA_CONFS) <= set(option(words, "--conf"))
+
+
+def test_standalone_cluster_mode_is_refused(tmp_path: Path) -> None:
+    result = submit(tmp_path, "--dry-run", "ingest", SPARK_MASTER="spark://h:7077",
+                    DEPLOY_MODE="cluster")  # fmt: skip
+    assert result.returncode == 2
+    assert "DEPLOY_MODE=cluster is not possible on a standalone master" in result.stderr
+    assert result.stdout == ""
+
+
+def test_standalone_client_mode_names_the_interpreter(tmp_path: Path) -> None:
+    words = dry_run(tmp_path, "ingest", SPARK_MASTER="spark://h:7077")
+    python = ROOT / ".venv" / "bin" / "python"
+    assert f"spark.pyspark.python={python}" in option(words, "--conf")
+    assert not [w for w in option(words, "--conf") if "Env." in w]
+
+
+PROJECT_ENV = {
+    "DTSEN_WAREHOUSE": "hdfs:///dtsen/warehouse",
+    "DTSEN_ID_SALT": "not-a-real-secret-0123456789",
+    "MLFLOW_TRACKING_URI": "http://mlflow:5000",
+    "UNRELATED": "stays-here",
+}
+REDACTION = "spark.redaction.regex=(?i)secret|password|token|access[.]?key|salt"
+
+
+@pytest.mark.parametrize(
+    ("master", "prefix"),
+    [
+        ("yarn", "spark.yarn.appMasterEnv."),
+        ("k8s://https://k8s:443", "spark.kubernetes.driverEnv."),
+    ],
+)
+def test_cluster_mode_forwards_the_project_environment_to_the_driver(
+    tmp_path: Path, master: str, prefix: str
+) -> None:
+    result = submit(
+        tmp_path,
+        "--dry-run",
+        "ingest",
+        SPARK_MASTER=master,
+        DEPLOY_MODE="cluster",
+        DTSEN_DELTA_JARS="/x/a.jar",
+        **PROJECT_ENV,
+    )
+    assert result.returncode == 0, result.stderr
+    words = shlex.split(result.stdout)
+    forwarded = [w for w in option(words, "--conf") if "Env." in w or w.startswith("spark.red")]
+    assert forwarded == [
+        f"{prefix}DTSEN_ID_SALT=<redacted>",
+        f"{prefix}DTSEN_WAREHOUSE=hdfs:///dtsen/warehouse",
+        f"{prefix}MLFLOW_TRACKING_URI=http://mlflow:5000",
+        REDACTION,
+    ]
+    assert PROJECT_ENV["DTSEN_ID_SALT"] not in result.stdout + result.stderr
+
+
+def test_client_mode_forwards_nothing(tmp_path: Path) -> None:
+    words = dry_run(tmp_path, "ingest", SPARK_MASTER="yarn", **PROJECT_ENV)
+    assert not [w for w in option(words, "--conf") if "Env." in w]
 
 
 @pytest.mark.slow

@@ -13,13 +13,17 @@ Two engines give the same contract:
 
 ``Storage`` checks everything that does not depend on the engine (table names, modes,
 schemas, partition columns, duplicate upsert keys) so both engines fail the same way.
-Version numbers returned by writes assume one writer per table at a time, as the
-pipeline's stages guarantee.
+Two writers on one table at once: each engine commits optimistically against the
+version it read when the write began; the first commit wins and the other write fails
+with ``StorageConflictError`` naming the table, without committing anything (its files
+stay invisible until ``remove_orphans`` deletes them). Version numbers returned by
+writes assume one writer per table at a time, as the pipeline's stages guarantee.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -30,12 +34,13 @@ from pyspark.sql.types import StructType
 from dtsen.config import Config
 from dtsen.errors import StorageConflictError, StorageError
 from dtsen.session import has_delta_classes
+from dtsen.storage import orphans
 from dtsen.storage.delta_rs import DeltaRsEngine
 from dtsen.storage.delta_spark import DeltaSparkEngine
 from dtsen.storage.manifest import COMPLETE, FAILED, Run, published_versions
 from dtsen.storage.manifest import record as record_run
 
-__all__ = ["Storage", "open_storage"]
+__all__ = ["Storage", "open_storage", "table_path"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,8 @@ class Engine(Protocol):
     """What ``Storage`` needs from an engine; paths are full table paths or URIs."""
 
     name: str
+    conflicts: tuple[type[BaseException], ...]
+    """The engine's exceptions for a commit that lost to a concurrent one."""
 
     def exists(self, path: str) -> bool: ...
 
@@ -93,7 +100,19 @@ def choose_engine(spark: SparkSession, engine: str) -> str:
     return "delta-spark" if available else "delta-rs"
 
 
-def _normalise_root(root: str) -> str:
+def table_path(root: str, table: str) -> str:
+    """Location of table ``"<layer>/<name>"`` under ``root``.
+
+    Raises:
+        StorageError: the name is not exactly two non-empty, plain path segments.
+    """
+    parts = table.split("/")
+    if len(parts) != 2 or any(p in ("", ".", "..") for p in parts):
+        raise StorageError(f"table name {table!r}: expected '<layer>/<name>'")
+    return f"{root}/{table}"
+
+
+def normalise_root(root: str) -> str:
     """Absolute root, so Spark and delta-rs resolve a relative folder the same way."""
     if "://" in root:
         return root.rstrip("/")
@@ -138,7 +157,7 @@ class Storage:
         """The stage run in progress (see :meth:`begin`), or None."""
         self.pins: dict[str, int] = {}
         """Table -> the version :meth:`read` returns by default (published versions)."""
-        self.root = _normalise_root(root)
+        self.root = normalise_root(root)
         self.engine = choose_engine(spark, engine)
         self._engine: Engine = (
             DeltaSparkEngine(spark) if self.engine == "delta-spark" else DeltaRsEngine(spark)
@@ -151,10 +170,7 @@ class Storage:
         Raises:
             StorageError: the name is not exactly two non-empty, plain path segments.
         """
-        parts = table.split("/")
-        if len(parts) != 2 or any(p in ("", ".", "..") for p in parts):
-            raise StorageError(f"table name {table!r}: expected '<layer>/<name>'")
-        return f"{self.root}/{table}"
+        return table_path(self.root, table)
 
     def exists(self, table: str) -> bool:
         """Whether a Delta table exists at the table's path."""
@@ -201,7 +217,10 @@ class Storage:
                 f"{table}: replace_where columns {not_partitions} are not partition columns "
                 f"(partition columns: {partitions})"
             )
-        version = self._engine.write(df, path, mode, partitions, replace_where)
+        try:
+            version = self._engine.write(df, path, mode, partitions, replace_where)
+        except self._engine.conflicts as exc:
+            raise self._conflict(table, mode, exc) from exc
         log.info("%s: %s -> version %d", table, mode, version)
         if record:
             self._wrote(table, version)
@@ -286,7 +305,10 @@ class Storage:
                 f"{table}: upsert source repeats key {keys} = "
                 f"{[row[k] for k in keys]} ({row['count']} rows)"
             )
-        version = self._engine.upsert(df, path, keys)
+        try:
+            version = self._engine.upsert(df, path, keys)
+        except self._engine.conflicts as exc:
+            raise self._conflict(table, "upsert", exc) from exc
         log.info("%s: upsert on %s -> version %d", table, keys, version)
         self._wrote(table, version)
         return version
@@ -306,6 +328,33 @@ class Storage:
             StorageError: no table at the path.
         """
         return self._engine.version(self._existing(table))
+
+    def remove_orphans(
+        self, table: str, older_than: timedelta = timedelta(hours=24), dry_run: bool = False
+    ) -> list[str]:
+        """Delete the files in ``table``'s folder that no Delta version references.
+
+        What a killed driver or a write that lost a commit race leaves behind; readers
+        never see such files. Files modified within ``older_than`` are kept, since a
+        write still running has not committed its files yet: keep it longer than any
+        stage runs. Every version in the log stays readable (unlike ``VACUUM``).
+
+        Returns:
+            The deleted paths, relative to the table (with ``dry_run``: those it would
+            delete).
+
+        Raises:
+            StorageError: no table at the path.
+        """
+        path = self._existing(table)
+        return orphans.remove_orphans(path, older_than, dry_run=dry_run)
+
+    def _conflict(self, table: str, operation: str, exc: BaseException) -> StorageConflictError:
+        return StorageConflictError(
+            f"{table}: a concurrent write to the table committed first, so this {operation} "
+            f"was not committed and none of its rows are visible ({self.engine}: "
+            f"{type(exc).__name__}); re-run the stage once the other writer has finished"
+        )
 
     def _existing(self, table: str) -> str:
         path = self.path(table)

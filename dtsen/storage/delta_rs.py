@@ -10,8 +10,10 @@ Writing: Spark writes ``df`` into a fresh folder ``<table>/write-<uuid>/`` (with
 ``col=value`` sub-folders when partitioned); the driver lists the Parquet files, reads
 each footer for its row count and commits them as ``add`` actions in one transaction.
 Until that commit the files are invisible. A failed Spark write or a failed check
-removes the folder; a failed commit leaves unreferenced files for VACUUM, never
-deletes files a commit might already reference.
+removes the folder, and so does a commit that lost to a concurrent writer
+(``CommitFailedError``); any other failed commit, or a killed driver, leaves
+unreferenced files for ``Storage.remove_orphans``, never deletes files a commit might
+already reference.
 
 Reading: the add actions of the wanted version name the files; Spark reads their data
 columns and gets the partition columns from the log through a broadcast join on the
@@ -37,7 +39,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 from deltalake import Schema as DeltaSchema
-from deltalake.exceptions import DeltaError
+from deltalake.exceptions import CommitFailedError, DeltaError
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -217,6 +219,7 @@ class DeltaRsEngine:
     """Reads and writes Delta tables with Spark for data and delta-rs for the log."""
 
     name = "delta-rs"
+    conflicts = (CommitFailedError,)
 
     def __init__(self, spark: SparkSession) -> None:
         self._spark = spark
@@ -245,18 +248,32 @@ class DeltaRsEngine:
         partition_by: list[str],
         replace_where: dict[str, str] | None,
     ) -> int:
-        """Write ``df`` as new files and commit them (replacing per ``mode``) at once."""
-        adds = self._stage(df, path, partition_by, replace_where or {})
-        if not self.exists(path):
-            create_table_with_add_actions(
-                path, delta_schema(df.schema), adds, mode="error", partition_by=partition_by
+        """Write ``df`` as new files and commit them (replacing per ``mode``) at once.
+
+        The table's version is read before the files are written, so a commit by
+        another writer in between is a conflict (``CommitFailedError``), as in
+        delta-spark; the losing write's files are removed.
+        """
+        table = _load(path) if self.exists(path) else None
+        folder, adds = self._stage(df, path, partition_by, replace_where or {})
+        try:
+            if table is None:
+                create_table_with_add_actions(
+                    path, delta_schema(df.schema), adds, mode="error", partition_by=partition_by
+                )
+                return 0
+            filters = [(c, "=", v) for c, v in (replace_where or {}).items()] or None
+            table.create_write_transaction(
+                adds, mode, table.schema(), partition_by, partition_filters=filters
             )
-            return 0
-        table = _load(path)
-        filters = [(c, "=", v) for c, v in (replace_where or {}).items()] or None
-        table.create_write_transaction(
-            adds, mode, table.schema(), partition_by, partition_filters=filters
-        )
+        except CommitFailedError:
+            _remove_folder(path, folder)
+            raise
+        except DeltaError as exc:
+            if table is None and "already exists" in str(exc):
+                _remove_folder(path, folder)
+                raise CommitFailedError(f"{path}: another writer created the table") from exc
+            raise
         return self.version(path)
 
     def read(self, path: str, version: int | None) -> DataFrame:
@@ -293,11 +310,15 @@ class DeltaRsEngine:
             .drop(FILE_KEY)
             .join(df.select(*keys), keys, "left_anti")
         )
-        adds = self._stage(kept.unionByName(df), path, partitions, {})
+        folder, adds = self._stage(kept.unionByName(df), path, partitions, {})
         now = int(time.time() * 1000)
         removes = [RemoveAction(f.path, True, now, f.size) for f in touched]
         # Partition values are optional on remove actions; delta-rs exposes them only typed.
-        table.create_write_transaction([*adds, *removes], "append", table.schema(), partitions)
+        try:
+            table.create_write_transaction([*adds, *removes], "append", table.schema(), partitions)
+        except CommitFailedError:
+            _remove_folder(path, folder)
+            raise
         log.info("%s: upsert rewrote %d files into %d", path, len(removes), len(adds))
         return self.version(path)
 
@@ -315,10 +336,11 @@ class DeltaRsEngine:
 
     def _stage(
         self, df: DataFrame, path: str, partition_by: list[str], replace_where: dict[str, str]
-    ) -> list[AddAction]:
+    ) -> tuple[str, list[AddAction]]:
         """Write ``df`` as Parquet into a fresh folder of the table; commit nothing.
 
-        On any failure the folder is removed, so a failed write leaves no files.
+        Returns the folder (relative to the table) and the files' ``add`` actions. On
+        any failure the folder is removed, so a failed write leaves no files.
         """
         folder = f"{STAGE_PREFIX}{uuid.uuid4().hex}"
         try:
@@ -331,7 +353,7 @@ class DeltaRsEngine:
         except BaseException:
             _remove_folder(path, folder)
             raise
-        return adds
+        return folder, adds
 
     def _scan(self, path: str, table: DeltaTable, files: list[LogFile]) -> DataFrame:
         """Rows of ``files`` with the table's columns plus ``FILE_KEY``.

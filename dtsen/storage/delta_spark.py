@@ -9,6 +9,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from delta.exceptions import (
+    ConcurrentAppendException,
+    ConcurrentDeleteDeleteException,
+    ConcurrentDeleteReadException,
+    ConcurrentTransactionException,
+    ConcurrentWriteException,
+    DeltaConcurrentModificationException,
+    MetadataChangedException,
+    ProtocolChangedException,
+)
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -34,6 +44,17 @@ class DeltaSparkEngine:
     """Reads and writes Delta tables with delta-spark."""
 
     name = "delta-spark"
+    # Not subclasses of one another in delta-spark's Python API, so listed one by one.
+    conflicts = (
+        DeltaConcurrentModificationException,
+        ConcurrentWriteException,
+        MetadataChangedException,
+        ProtocolChangedException,
+        ConcurrentAppendException,
+        ConcurrentDeleteReadException,
+        ConcurrentDeleteDeleteException,
+        ConcurrentTransactionException,
+    )
 
     def __init__(self, spark: SparkSession) -> None:
         self._spark = spark
