@@ -325,3 +325,21 @@ def load_scoring_model(client: Any, uri: str) -> ScoringModel:
         return ScoringModel(resolved, WLS, payload, spec)
     booster = mlflow.xgboost.load_model(resolved)
     return ScoringModel(resolved, XGBOOST, bytes(booster.save_raw("ubj")), spec)
+
+
+def log_register_evaluation(client: Any, model_uri: str, rows: list[dict[str, Any]]) -> str:
+    """Log the register's targeting errors to the training run of ``model_uri``'s version.
+
+    Metrics ``register_<peringkat>_<relasi>_<metric>`` (e.g.
+    ``register_desil_SEMUA_exclusion_error_40``), so the run that made the champion shows
+    how its ranking did over the whole register, next to its holdout figures. Returns
+    the run id. Rows carry counts and rates only, no family data.
+    """
+    name, version = model_uri.removeprefix("models:/").split("/", 1)
+    run_id = client.get_model_version(name, version).run_id
+    for row in rows:
+        for metric, value in row.items():
+            if metric.endswith(("_40", "_50")) and value is not None:
+                key = f"register_{row['peringkat']}_{row['relasi']}_{metric}"
+                client.log_metric(run_id, key, float(value))
+    return run_id
