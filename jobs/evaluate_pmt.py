@@ -6,9 +6,11 @@ Reads ``gold/peringkat`` (``ranking.periode``), ``gold/keluarga`` (relasi, perso
 ``gold/link_keluarga`` and ``<input>/_truth/`` (``keluarga``, ``kesejahteraan``);
 computes person-weighted exclusion and inclusion errors at desil 1-4 and 1-5 against
 the true per-capita expenditure, overall and per relasi, for the register's desil, the
-adjusted score, the PMT score before adjustments and the oracle E[ln pce | true
-variables]; writes ``gold/evaluasi_pmt`` (one ``periode``) and logs the figures to the
-MLflow run of the model that ranked the period. Prints the table.
+adjusted score, the PMT score before adjustments, the oracle E[ln pce | true
+variables] and each register signal alone (``ranking.signals``: every admin rule, the
+P3KE decile blended in, DTKS's food markers); writes ``gold/evaluasi_pmt`` (one
+``periode``) and logs the figures to the MLflow run of the model that ranked the period.
+Prints the table.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dtsen.io.delivery import read_truth
 from dtsen.io.pmt_registry import connect, log_register_evaluation
 from dtsen.storage import Storage
 from ranking.register_evaluation import register_targeting, true_welfare
+from ranking.signals import signal_variants
 
 log = logging.getLogger("dtsen.pmt")
 RANKINGS = {
@@ -34,7 +37,9 @@ RANKINGS = {
     "skor_model": "skor_model",
     "oracle": "ln_pce_oracle",
 }
-"""What is scored: the delivered desil, the adjusted score, the PMT alone, the oracle."""
+"""What is scored: the delivered desil, the adjusted score, the PMT alone, the oracle;
+plus one variant per register signal (``ranking.signals``)."""
+DTKS_FOOD = ("d3_khawatir_makan", "d4_pangan_gt50", "d5_beli_pakaian")
 
 
 def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
@@ -47,15 +52,16 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
         read_truth(spark, cfg.input, "keluarga"),
         read_truth(spark, cfg.input, "kesejahteraan"),
     )
+    keluarga = storage.read("gold/keluarga").select(
+        "dtsen_keluarga_id", "relasi", "jumlah_anggota", "desil_p3ke", *DTKS_FOOD
+    )
     ranked = (
         peringkat.drop("jumlah_anggota")
-        .join(
-            storage.read("gold/keluarga").select("dtsen_keluarga_id", "relasi", "jumlah_anggota"),
-            "dtsen_keluarga_id",
-        )
+        .join(keluarga, "dtsen_keluarga_id")
         .join(truth, "dtsen_keluarga_id")
     )
-    table = register_targeting(ranked, RANKINGS).select(
+    ranked, variants = signal_variants(ranked, cfg.ranking.adjustments)
+    table = register_targeting(ranked, {**RANKINGS, **variants}).select(
         F.lit(periode).alias("periode"), F.lit(model_uri).alias("model_uri"), "*"
     )
     where = {"periode": periode}
