@@ -83,7 +83,11 @@ class TuningConfig(_Strict):
     max_rounds: int = 800
     """Upper bound on trees; early stopping on each held-out fold picks the number."""
     grid: dict[str, list[float]] = Field(
-        default_factory=lambda: {"max_depth": [2, 3, 4], "min_child_weight": [10.0, 40.0]}
+        default_factory=lambda: {
+            "max_depth": [2, 4],
+            "min_child_weight": [10.0, 40.0],
+            "learning_rate": [0.1],
+        }
     )
     """Hyperparameters (``XgbParams`` names) and the values tried; others as in
     ``pmt.hyperparameters`` (with ``reg_lambda`` from ``regularisation``)."""

@@ -256,13 +256,16 @@ def promote(
 
 
 def runs_table(client: Any, experiment: str, metrics: tuple[str, ...]) -> pd.DataFrame:
-    """One row per run of the experiment (newest first): trainer, version, promotion,
-    and each metric for XGBoost and the WLS baseline (``wls_`` columns)."""
+    """One row per training run of the experiment (newest first): trainer, version,
+    promotion, and each metric for the tuned XGBoost, the default one (``default_``)
+    and the WLS baseline (``wls_``)."""
     found = client.get_experiment_by_name(experiment)
     if found is None:
         return pd.DataFrame()
     rows = []
-    for run in client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"]):
+    runs = client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"])
+    # Parent runs only: a candidate's child run repeats its parent's metrics.
+    for run in (r for r in runs if "candidate" not in r.data.tags):
         m, p, t = run.data.metrics, run.data.params, run.data.tags
         rows.append(
             {
@@ -273,6 +276,7 @@ def runs_table(client: Any, experiment: str, metrics: tuple[str, ...]) -> pd.Dat
                 "versi": t.get("model_version"),
                 "promoted": t.get("promoted") == "True",
                 **{name: m.get(name) for name in metrics},
+                **{f"default_{name}": m.get(f"default_{name}") for name in metrics},
                 **{f"wls_{name}": m.get(f"wls_{name}") for name in metrics},
                 "train_seconds": m.get("train_seconds"),
             }
