@@ -128,7 +128,7 @@ def log_run(
                 table.to_csv(Path(tmp, name), index=False)
                 mlflow.log_artifact(str(Path(tmp, name)))
             Path(tmp, "wls.json").write_text(fitted.baseline.to_json())
-            mlflow.pyfunc.log_model(
+            wls_info = mlflow.pyfunc.log_model(
                 name="wls_model",
                 python_model=_wls_pyfunc(),
                 artifacts={"wls": str(Path(tmp, "wls.json"))},
@@ -148,7 +148,8 @@ def log_run(
         mlflow.MlflowClient().set_model_version_tag(
             cfg.mlflow.registered_model, version, "kind", XGBOOST
         )
-        mlflow.set_tags({"model_version": version})
+        # The WLS model's own URI: registered from it if it becomes champion.
+        mlflow.set_tags({"model_version": version, "wls_model_uri": wls_info.model_uri})
         for candidate, prefix in CANDIDATES.items():
             with mlflow.start_run(run_name=candidate, nested=True):
                 mlflow.set_tags({"candidate": candidate, "parent_version": version})
@@ -246,7 +247,8 @@ def promote(
     if decision.champion == CHALLENGER:
         target = version
     elif decision.champion == BASELINE:
-        registered = mlflow.register_model(f"runs:/{run_id}/wls_model", name)
+        wls_uri = client.get_run(run_id).data.tags["wls_model_uri"]
+        registered = mlflow.register_model(wls_uri, name)
         target = str(registered.version)
         client.set_model_version_tag(name, target, "kind", WLS)
     if target is not None and (incumbent is None or target != incumbent.version):
