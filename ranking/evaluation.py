@@ -35,8 +35,8 @@ def holdout_metrics(
     The headline ranks the holdout as the register would see it: every household once
     per relasi pattern (masked accordingly), weighted by that pattern's share of
     register families (``mix``). ``observed_*`` are the same metrics on the holdout as
-    surveyed (every variable present). Per relasi, Spearman and exclusion error at
-    desil 1-4 are added to the headline as ``[wls_]relasi_<R>_<metric>``.
+    surveyed (every variable present). Per relasi, Spearman and the exclusion and
+    inclusion errors at desil 1-4 and 1-5 are added as ``<prefix>relasi_<R>_<metric>``.
 
     Args:
         holdout: one row per household and pattern: ``y``, ``xgb``, ``wls``, ``bobot``,
@@ -59,7 +59,7 @@ def holdout_metrics(
     )
     for _, row in by_relasi.iterrows():
         prefix = CANDIDATES[row["model"]]
-        for metric in ("spearman", "exclusion_error_40"):
+        for metric in ("spearman", *[h for h in HEADLINE if "_error_" in h]):
             headline[f"{prefix}relasi_{row['relasi']}_{metric}"] = row[metric]
     by_province = M.by_group(
         register.assign(provinsi=register["kode_wilayah"].str[:2]), "provinsi", "xgb"
