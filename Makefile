@@ -11,7 +11,7 @@ SYNTHETIC := data/synthetic
 CONF ?= conf/local.yaml
 INDIVIDUALS ?=
 
-.PHONY: run test check format generate ingest link evaluate_link train_pmt rank allocate movement mlflow-ui clean java jars cleanup wheel
+.PHONY: run test check format generate ingest link evaluate_link train_pmt rank evaluate_pmt allocate movement mlflow-ui clean java jars cleanup wheel
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11) on PATH"; exit 1; }
@@ -47,8 +47,8 @@ DELIVERY = $(or $(INPUT),$(SYNTHETIC))
 JOB = $(DELTA_ENV) $(PY) -m jobs.$(1) --conf $(CONF) --input $(DELIVERY) --warehouse $(WAREHOUSE)
 
 # End to end: generate (unless INPUT names a delivery), ingest, link (scored against
-# _truth/ on synthetic deliveries), train the PMT when there is no champion yet, rank,
-# allocate.
+# _truth/ on synthetic deliveries), train the PMT when there is no champion yet, rank
+# (scored against _truth/ on synthetic deliveries), allocate.
 run: $(STAMP) java jars
 ifeq ($(INPUT),)
 	$(call JOB,generate) $(if $(INDIVIDUALS),--individuals $(INDIVIDUALS))
@@ -58,12 +58,13 @@ endif
 	@if [ -d "$(DELIVERY)/_truth" ]; then $(call JOB,evaluate_link); fi
 	$(call JOB,train_pmt) --unless-champion
 	$(call JOB,rank)
+	@if [ -d "$(DELIVERY)/_truth" ]; then $(call JOB,evaluate_pmt); fi
 	$(call JOB,allocate)
 
 generate: $(STAMP) java jars
 	$(call JOB,generate) $(if $(INDIVIDUALS),--individuals $(INDIVIDUALS))
 
-ingest link evaluate_link train_pmt rank allocate: $(STAMP) java jars
+ingest link evaluate_link train_pmt rank evaluate_pmt allocate: $(STAMP) java jars
 	$(call JOB,$@)
 
 # Movement between two ranked periods: make movement DARI=2025Q1 KE=2025Q2

@@ -88,6 +88,50 @@ class MlflowConfig(_Strict):
     registered_model: str = "dtsen-pmt"
 
 
+class TuningConfig(_Strict):
+    """Grouped cross-validation of the tuned XGBoost candidate (``ranking.tuning``)."""
+
+    folds: int = 4
+    """Folds of whole provinces, balanced by survey weight."""
+    early_stopping_rounds: int = 30
+    max_rounds: int = 800
+    """Upper bound on trees; early stopping on each held-out fold picks the number."""
+    grid: dict[str, list[float]] = Field(
+        default_factory=lambda: {
+            "max_depth": [2, 4],
+            "min_child_weight": [10.0, 40.0],
+            "learning_rate": [0.1],
+        }
+    )
+    """Hyperparameters (``XgbParams`` names) and the values tried; others as in
+    ``pmt.hyperparameters`` (with ``reg_lambda`` from ``regularisation``)."""
+    reg_lambda: float = 5.0
+    """L2 regularisation of leaf weights for the tuned candidate."""
+    monotone: dict[str, int] = Field(
+        default_factory=lambda: {
+            "luas_lantai_per_kapita": 1,
+            "aset_*": 1,
+            "daya_listrik": 1,
+            "pendidikan_maks": 1,
+            "kepala_pendidikan": 1,
+            "log_jumlah_anggota": -1,
+            "jumlah_anggota": -1,
+            "lantai_tanah_bambu": -1,
+            "listrik_450_atau_tanpa": -1,
+        }
+    )
+    """Monotone constraints, glob pattern -> +1 (welfare rises) / -1 (falls): space per
+    person, assets, power, schooling up; household size, earth floor, 450 VA down."""
+
+    @field_validator("grid")
+    @classmethod
+    def _known_params(cls, value: dict[str, list[float]]) -> dict[str, list[float]]:
+        unknown = sorted(set(value) - set(XgbParams().as_dict()))
+        if unknown or not all(value.values()):
+            raise ValueError(f"unknown or empty {unknown or list(value)}; expected XgbParams names")
+        return value
+
+
 class PmtConfig(_Strict):
     features: str = "pmt_features.yaml"
     """Feature spec, relative to the profile's folder or packaged ``conf/``."""
@@ -95,6 +139,8 @@ class PmtConfig(_Strict):
     spark_workers: int = 2
     """Executors (barrier tasks) for the ``xgboost-spark`` trainer."""
     hyperparameters: XgbParams = Field(default_factory=XgbParams)
+    """The default XGBoost candidate (compared with the tuned one and with WLS)."""
+    tuning: TuningConfig = Field(default_factory=TuningConfig)
     seed: int = 42
     holdout_fraction: float = 0.2
     survey_date: str = "2025-02-01"
@@ -119,7 +165,9 @@ class PmtConfig(_Strict):
     promotion_metric: str = "exclusion_error_40"
     """The holdout metric a new run must beat the champion on to take the alias (one of
     ``ranking.evaluation.PROMOTION_METRICS``)."""
-    min_improvement: float = 0.0
+    min_improvement: float = 0.005
+    """Margin the challenger must beat both the champion and the run's WLS baseline by
+    (0.5 pp of exclusion error by default: a tie or noise-sized gain keeps the champion)."""
 
     @field_validator("promotion_metric")
     @classmethod
@@ -217,6 +265,8 @@ class RankingConfig(_Strict):
     """Administrative rules that move the score (``code``, ``signal``, ``above``, ``shift``)."""
     desil_buckets: int | None = None
     """Score buckets of the national desil step; ``None`` sizes them from the row count."""
+    factors_top: int = Field(default=5, ge=1)
+    """Features per family kept in ``gold/peringkat_faktor`` (largest contributions)."""
 
     @field_validator("periode")
     @classmethod

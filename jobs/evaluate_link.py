@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from dtsen import cli
 from dtsen.config import Config
-from dtsen.errors import BadDeliveryError
-from dtsen.io.delivery import Delivery
+from dtsen.io.delivery import read_truth
 from dtsen.storage import Storage
 from linkage.evaluate import evaluate, format_metrics, scored_records
 
@@ -27,13 +26,6 @@ ENTITIES = (
     ("individu", ["sumber", "id_record"], "person_id"),
     ("keluarga", ["sumber", "id_keluarga"], "family_id"),
 )
-
-
-def read_truth(spark: SparkSession, input_dir: str, table: str) -> DataFrame:
-    files = Delivery(spark, input_dir).table_files(f"_truth/{table}", "parquet")
-    if not files:
-        raise BadDeliveryError(f"{input_dir}/_truth/{table}: no ground truth in this delivery")
-    return spark.read.parquet(*[f.uri for f in files])
 
 
 def run(spark: SparkSession, cfg: Config, storage: Storage) -> list[dict[str, Any]]:

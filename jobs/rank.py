@@ -6,7 +6,8 @@ Reads ``gold/keluarga``, ``gold/individu`` and the newest ingested batch of the 
 tables; scores with ``ranking.model_uri`` (default ``models:/dtsen-pmt@champion``,
 recorded per row as the exact version); applies ``ranking.adjustments``; computes the
 population-weighted desil at national, provincial and kab/kota level; writes
-``gold/peringkat`` and ``gold/kelayakan`` for ``ranking.periode`` (replacing only that
+``gold/peringkat``, ``gold/peringkat_faktor`` (each family's ``ranking.factors_top``
+largest feature contributions) and ``gold/kelayakan`` for ``ranking.periode`` (replacing only that
 period's rows, in one commit each). Prints the national desil distribution.
 """
 
@@ -28,7 +29,7 @@ from dtsen.storage.periods import read_period
 from ranking.adjustments import apply_adjustments, family_signals
 from ranking.eligibility import kelayakan
 from ranking.peringkat import desil_distribution, family_exclusions, format_figures, ranked
-from ranking.scoring import family_scores
+from ranking.scoring import family_features, family_scores, peringkat_faktor
 
 log = logging.getLogger("dtsen.rank")
 
@@ -56,7 +57,11 @@ def run(
         return read_bronze(storage, table, batch)
 
     ump, bpjs = bronze("referensi_ump"), bronze("admin_bpjs_ketenagakerjaan")
-    scores = family_scores(keluarga, individu, model.booster, model.spec, rk.reference_date)
+    features = family_features(keluarga, individu, model.spec, rk.reference_date)
+    scores = family_scores(features, model.kind, model.payload, model.spec)
+    factors = peringkat_faktor(
+        features, model.kind, model.payload, model.spec, rk.factors_top, rk.periode
+    )
     signals = family_signals(individu, bronze("admin_pln"), bronze("admin_samsat"), bpjs, ump)
     peringkat = ranked(
         keluarga,
@@ -75,7 +80,11 @@ def run(
         rk.periode,
     )
     where = {"periode": rk.periode}
-    for frame, table in ((peringkat, "gold/peringkat"), (eligibility, "gold/kelayakan")):
+    for frame, table in (
+        (peringkat, "gold/peringkat"),
+        (factors, "gold/peringkat_faktor"),
+        (eligibility, "gold/kelayakan"),
+    ):
         storage.write(frame, table, partition_by=["periode"], replace_where=where)
 
     def written(table: str):

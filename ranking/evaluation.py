@@ -10,6 +10,7 @@ import pandas as pd
 from ranking import metrics as M
 from ranking.features import RELASI
 from ranking.survey import FULL
+from ranking.training import CANDIDATES
 
 HEADLINE = (
     "rmse",
@@ -20,7 +21,7 @@ HEADLINE = (
     "exclusion_error_50",
     "inclusion_error_50",
 )
-"""Metrics of ``ranking.metrics.targeting``, logged for XGBoost and (``wls_``) the baseline."""
+"""Metrics of ``ranking.metrics.targeting``, logged for each candidate (``CANDIDATES``)."""
 
 PROMOTION_METRICS = (*HEADLINE, *[f"observed_{h}" for h in HEADLINE])
 """The metrics ``pmt.promotion_metric`` may name (checked when the config loads)."""
@@ -34,8 +35,8 @@ def holdout_metrics(
     The headline ranks the holdout as the register would see it: every household once
     per relasi pattern (masked accordingly), weighted by that pattern's share of
     register families (``mix``). ``observed_*`` are the same metrics on the holdout as
-    surveyed (every variable present). Per relasi, Spearman and exclusion error at
-    desil 1-4 are added to the headline as ``[wls_]relasi_<R>_<metric>``.
+    surveyed (every variable present). Per relasi, Spearman and the exclusion and
+    inclusion errors at desil 1-4 and 1-5 are added as ``<prefix>relasi_<R>_<metric>``.
 
     Args:
         holdout: one row per household and pattern: ``y``, ``xgb``, ``wls``, ``bobot``,
@@ -49,16 +50,16 @@ def holdout_metrics(
     register = register[register["bobot"] > 0]
     observed = holdout[holdout["relasi"] == FULL]
     headline: dict[str, float] = {}
-    for model, prefix in (("xgb", ""), ("wls", "wls_")):
+    for model, prefix in CANDIDATES.items():
         for frame, scope in ((register, ""), (observed, "observed_")):
             scores = M.targeting(frame["y"], frame[model], frame["bobot"], frame["anggota"])
             headline.update({f"{prefix}{scope}{k}": v for k, v in scores.items()})
     by_relasi = pd.concat(
-        [M.by_group(holdout, "relasi", model).assign(model=model) for model in ("xgb", "wls")]
+        [M.by_group(holdout, "relasi", model).assign(model=model) for model in CANDIDATES]
     )
     for _, row in by_relasi.iterrows():
-        prefix = "" if row["model"] == "xgb" else "wls_"
-        for metric in ("spearman", "exclusion_error_40"):
+        prefix = CANDIDATES[row["model"]]
+        for metric in ("spearman", *[h for h in HEADLINE if "_error_" in h]):
             headline[f"{prefix}relasi_{row['relasi']}_{metric}"] = row[metric]
     by_province = M.by_group(
         register.assign(provinsi=register["kode_wilayah"].str[:2]), "provinsi", "xgb"
@@ -69,12 +70,9 @@ def holdout_metrics(
 def format_comparison(model_uri: str, run_id: str, metrics: dict[str, float]) -> str:
     """The champion's holdout metrics next to the WLS baseline of the same run."""
     lines = [f"champion {model_uri} (run {run_id})"]
-    lines.append(f"{'holdout metric':<29} {'xgboost':>9} {'wls':>9}")
-    for name in PROMOTION_METRICS:
-        xgb, wls = metrics.get(name, float("nan")), metrics.get(f"wls_{name}", float("nan"))
-        lines.append(f"{name:<29} {xgb:>9.4f} {wls:>9.4f}")
-    lines.append(
-        f"{'train seconds':<29} {metrics.get('train_seconds', float('nan')):>9.1f} "
-        f"{metrics.get('wls_train_seconds', float('nan')):>9.1f}"
-    )
+    lines.append(f"{'holdout metric':<29} {'tuned':>9} {'default':>9} {'wls':>9}")
+    nan = float("nan")
+    for name in (*PROMOTION_METRICS, "train_seconds"):
+        values = [metrics.get(f"{prefix}{name}", nan) for prefix in CANDIDATES.values()]
+        lines.append(f"{name:<29} " + " ".join(f"{v:>9.4f}" for v in values))
     return "\n".join(lines)

@@ -130,6 +130,37 @@ class LinearPmt:
         x = frame[list(self.columns)].to_numpy(dtype=float)
         return self.intercept + np.where(np.isnan(x), self.means, x) @ self.coefficients
 
+    def to_json(self) -> str:
+        """The fitted model as JSON (registered with MLflow, broadcast for scoring)."""
+        import json
+
+        return json.dumps(
+            {
+                "columns": list(self.columns),
+                "means": self.means.tolist(),
+                "coefficients": self.coefficients.tolist(),
+                "intercept": self.intercept,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> LinearPmt:
+        import json
+
+        raw = json.loads(text)
+        return cls(
+            tuple(raw["columns"]),
+            np.asarray(raw["means"], dtype=float),
+            np.asarray(raw["coefficients"], dtype=float),
+            float(raw["intercept"]),
+        )
+
+    def contributions(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each feature's contribution to each prediction: coefficient x (value - mean),
+        so a family at the training mean has none (the linear analogue of SHAP values)."""
+        x = frame[list(self.columns)].to_numpy(dtype=float)
+        return (np.where(np.isnan(x), self.means, x) - self.means) * self.coefficients
+
     def table(self) -> pd.DataFrame:
         """Coefficients and imputation means, per feature (for the run's artifacts)."""
         return pd.DataFrame(

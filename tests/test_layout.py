@@ -19,6 +19,7 @@ STAGES = {
     "evaluate_link",
     "train_pmt",
     "rank",
+    "evaluate_pmt",
     "allocate",
     "movement",
 }

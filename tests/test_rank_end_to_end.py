@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 pytestmark = pytest.mark.slow
@@ -33,6 +34,28 @@ def test_every_family_is_ranked_with_the_champion(ranked):
     # Population deciles: each holds 10% of people, up to one family's size.
     largest = families.agg(F.max("jumlah_anggota")).first()[0]
     assert all(abs(n - sum(people) / 10) <= largest for n in people)
+
+
+def test_each_family_desil_is_explained_by_its_top_factors(ranked):
+    cfg, storage, _, _ = ranked
+    factors = storage.read("gold/peringkat_faktor").where("periode = '2025Q1'")
+    assert factors.columns == ["periode", "dtsen_keluarga_id", "rank", "feature", "contribution"]
+    families = storage.read("gold/keluarga").select("dtsen_keluarga_id")
+    assert factors.join(families, "dtsen_keluarga_id", "left_anti").isEmpty()
+    per_family = factors.groupBy("dtsen_keluarga_id").agg(
+        F.count("*").alias("n"),
+        F.max("rank").alias("last"),
+        F.min(F.abs("contribution")).alias("smallest"),
+    )
+    top = cfg.ranking.factors_top
+    assert per_family.where(f"n > {top} OR last <> n").isEmpty()  # ranks 1..n, n <= top
+    assert per_family.count() == families.count()
+    # Ranks follow the absolute contribution, largest first.
+    w = Window.partitionBy("dtsen_keluarga_id").orderBy("rank")
+    ordered = factors.withColumn("prev", F.lag(F.abs("contribution")).over(w))
+    assert ordered.where(F.col("prev") < F.abs("contribution")).isEmpty()
+    features = set(cfg.feature_spec().columns)
+    assert {r[0] for r in factors.select("feature").distinct().collect()} <= features
 
 
 def test_kelayakan_accounts_for_every_family_and_person(ranked):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import pytest
 
@@ -45,7 +44,20 @@ def test_a_training_run_logs_parameters_metrics_artifacts_and_model(trained_pmt,
         "metrics_by_province.csv",
         "metrics_by_relasi.csv",
         "wls_coefficients.csv",
+        "tuning_cv.csv",
     } <= artifacts
+    assert run.data.tags["wls_model_uri"].startswith("models:/")
+    children = client.search_runs(
+        [run.info.experiment_id], f"tags.mlflow.parentRunId = '{result['run_id']}'"
+    )
+    assert sorted(c.data.tags["candidate"] for c in children) == ["wls", "xgb", "xgb_default"]
+    by_name = {c.data.tags["candidate"]: c.data.metrics for c in children}
+    assert by_name["wls"]["exclusion_error_40"] == metrics["wls_exclusion_error_40"]
+    assert by_name["xgb_default"]["r2"] == metrics["default_r2"]
+    assert by_name["xgb"]["spearman"] == metrics["spearman"]
+    # The tuned candidate's trees come from early stopping, within the configured cap.
+    assert 1 <= int(params["tuned.n_estimators"]) <= 200
+    assert params["tuned.max_depth"] in ("2", "3")
     version = client.get_model_version_by_alias("dtsen-pmt", "champion")
     assert (result["version"], result["promoted"]) == ("1", True)
     assert str(version.version) == "1" and version.run_id == result["run_id"]
@@ -58,7 +70,9 @@ def test_a_training_run_logs_parameters_metrics_artifacts_and_model(trained_pmt,
     ]
 
 
-def test_a_worse_run_does_not_take_the_champion_alias(trained_pmt, mlflow_store, isolate, spark):
+def test_a_rerun_is_registered_but_a_tie_does_not_take_the_alias(
+    trained_pmt, mlflow_store, isolate, spark
+):
     import mlflow
 
     from jobs.train_pmt import run as train
@@ -66,21 +80,58 @@ def test_a_worse_run_does_not_take_the_champion_alias(trained_pmt, mlflow_store,
     shared, first = trained_pmt
     # Version 2 goes to a copy of the store: the shared one keeps only version 1.
     cfg, storage = isolate(shared, mlflow_store)
-    # One stump cannot rank households: clearly worse on the promotion metric.
-    weak = cfg.model_copy(
-        update={
-            "pmt": cfg.pmt.model_copy(
-                update={
-                    "hyperparameters": replace(cfg.pmt.hyperparameters, n_estimators=1, max_depth=1)
-                }
-            )
-        }
-    )
-    second = train(spark, weak, storage)
-    assert second["metrics"]["exclusion_error_40"] > first["metrics"]["exclusion_error_40"]
+    cfg = cfg.model_copy(update={"pmt": cfg.pmt.model_copy(update={"min_improvement": 0.005})})
+    second = train(spark, cfg, storage)
+    # Same data, seed and settings: the same tuned model, so no improvement.
+    assert second["metrics"]["exclusion_error_40"] == first["metrics"]["exclusion_error_40"]
     assert (second["version"], second["promoted"], second["previous"]) == ("2", False, "1")
+    assert second["decision"].champion == "incumbent"
     client = mlflow.MlflowClient(cfg.tracking_uri)
     assert str(client.get_model_version_by_alias("dtsen-pmt", "champion").version) == "1"
+    tags = client.get_run(second["run_id"]).data.tags
+    assert tags["promotion_reason"].startswith("champion stays: not better by 0.005")
+
+
+def test_a_first_model_that_does_not_beat_wls_makes_wls_champion(
+    trained_pmt, small_warehouse, isolate, spark, tmp_path
+):
+    import mlflow
+    import numpy as np
+
+    from dtsen.io.pmt_registry import connect, load_scoring_model
+    from jobs.train_pmt import run as train
+    from ranking.trainers import LinearPmt
+
+    shared, _ = trained_pmt
+    cfg, storage = isolate(shared)
+    # A fresh store, and a margin no model can clear: XGBoost cannot beat WLS by 1.0.
+    cfg = cfg.model_copy(
+        update={
+            "pmt": cfg.pmt.model_copy(update={"min_improvement": 1.0}),
+            "mlflow": cfg.mlflow.model_copy(
+                update={
+                    "tracking_uri": f"sqlite:///{tmp_path}/fresh.db",
+                    "artifact_location": str(tmp_path / "fresh"),
+                }
+            ),
+        }
+    )
+    result = train(spark, cfg, storage)
+    assert (result["version"], result["champion_version"]) == ("1", "2")
+    assert result["decision"].champion == "baseline"
+    client = mlflow.MlflowClient(cfg.tracking_uri)
+    champion = client.get_model_version_by_alias("dtsen-pmt", "champion")
+    assert (str(champion.version), champion.tags["kind"]) == ("2", "wls")
+    tags = client.get_run(result["run_id"]).data.tags
+    assert tags["champion_kind"] == "baseline"
+    assert tags["promotion_reason"].startswith("first champion is WLS: XGBoost does not beat")
+    # The scorer loads whichever kind is champion; the WLS payload predicts like the pyfunc.
+    model = load_scoring_model(connect(cfg), "models:/dtsen-pmt@champion")
+    assert (model.uri, model.kind) == ("models:/dtsen-pmt/2", "wls")
+    linear = LinearPmt.from_json(model.payload)
+    pyfunc = mlflow.pyfunc.load_model("models:/dtsen-pmt/2")
+    example = pyfunc.input_example
+    assert np.allclose(np.asarray(pyfunc.predict(example)), linear.predict(example))
 
 
 def test_promotion_direction_per_metric():

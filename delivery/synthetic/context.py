@@ -38,4 +38,5 @@ def build_context(cfg: GenerateConfig, regions: Regions) -> ChunkContext:
         coverage=tuple(cfg.coverage.shares().values()),
         dirt=cfg.dirt.model_dump(),
         susenas_weight=families / max(cfg.susenas_households, 1),
+        welfare_noise=cfg.welfare_noise,
     )

@@ -19,7 +19,15 @@ import numpy as np
 import pandas as pd
 
 from delivery.synthetic import names as nm
-from delivery.synthetic.welfare import family_variables, member_variables
+from delivery.synthetic.welfare import (
+    REGISTER_COPY,
+    expected_log_pce,
+    family_variables,
+    member_variables,
+    register_family_copy,
+    register_member_copy,
+    urban_premium,
+)
 
 SOURCES = ("r", "p", "d")
 COMBOS = ("RPD", "RP", "RD", "PD", "R", "P", "D", "none")
@@ -115,6 +123,8 @@ class ChunkContext:
     coverage: tuple[float, ...]
     dirt: dict[str, float]
     susenas_weight: float
+    welfare_noise: float = 0.42
+    """Sd of log per-capita expenditure around its expectation given the true variables."""
 
 
 def splitmix_hex(values: np.ndarray, salt: int, width: int = 12) -> np.ndarray:
@@ -295,18 +305,20 @@ def generate_chunk(
     fam_of, position, hub, has_spouse, head_age = _roles(rng, sizes)
     n = len(fam_of)
 
-    # Where each family lives, and its welfare.
-    prov = rng.choice(len(ctx.prov_codes), n_fam, p=ctx.prov_share)
+    # Where each family lives, and its economic position (which the variables follow).
+    # Susenas oversamples small provinces (selection ~ share^0.5): its weights undo that.
+    tilt = ctx.prov_share**0.5 / np.sum(ctx.prov_share**0.5)
+    prov = rng.choice(len(ctx.prov_codes), n_fam, p=tilt if susenas else ctx.prov_share)
     desa = _random_desa(rng, ctx, prov)
     urban = ctx.desa_urban[desa]
-    ln_pce = (
+    position0 = (
         ctx.prov_mu[prov]
         + ctx.desa_kab_effect[desa]
         - 0.07 * (sizes - 3)
         + rng.normal(0, ctx.log_pce_sd, n_fam)
     )
-    w = (ln_pce - ctx.w_center) / ctx.log_pce_sd
-    fam = family_variables(rng, w, sizes, urban)
+    w0 = (position0 - ctx.w_center) / ctx.log_pce_sd
+    fam = family_variables(rng, w0, sizes, urban)
 
     # Members: sex, age, birth date, names.
     age = _ages(rng, fam_of, hub, head_age)
@@ -319,7 +331,12 @@ def generate_chunk(
         ref - pd.to_timedelta(np.floor(age * 365.25 + rng.uniform(0, 365, n)), unit="D")
     ).normalize()
     born = pd.Series(born)
-    members = member_variables(rng, w[fam_of], age, male, urban[fam_of])
+    members = member_variables(rng, w0[fam_of], age, male, urban[fam_of])
+    # Welfare: nonlinear in the true variables, plus noise (docs/data.md, Welfare model).
+    level = ctx.prov_mu[prov] + urban_premium(ctx.seed, len(ctx.prov_codes))[prov] * urban
+    oracle = expected_log_pce(level, urban, fam, members, fam_of, age, hub == 1)
+    ln_pce = oracle + rng.normal(0, ctx.welfare_noise, n_fam)
+    w = (ln_pce - ctx.w_center) / ctx.log_pce_sd
     marital = np.select(
         [
             (hub == 1) & has_spouse[fam_of],
@@ -354,6 +371,8 @@ def generate_chunk(
             "kode_wilayah": ctx.desa_codes[desa][fam_of],
             "urban": urban[fam_of],
             "ln_pce": ln_pce[fam_of],
+            "ln_pce_oracle": oracle[fam_of],
+            "design_weight": (ctx.prov_share / tilt)[prov][fam_of] if susenas else 1.0,
             "w": w[fam_of],
             "jenis_kelamin": np.where(male, 1, 2).astype(np.int32),
             "tanggal_lahir": born.dt.date.to_numpy(),
@@ -369,6 +388,8 @@ def generate_chunk(
         frame[name] = members[name].to_numpy()
     if susenas:
         return _susenas_frame(rng, frame, ctx)
+    copies = _register_copies(rng, fam, members, w0, sizes, urban, fam_of, age, male)
+    frame = pd.concat([frame, copies], axis=1)
 
     groups = nm.family_groups(rng, ctx.prov_codes[prov])
     family_names = np.array([nm.family_name_for(rng, book, g) for g in groups], dtype=object)
@@ -624,6 +645,36 @@ def _add_programs_and_admin(
     frame["tahun_kendaraan"] = rng.integers(2000, 2025, n).astype(np.int32)
 
 
+def _register_copies(
+    rng: np.random.Generator,
+    fam: pd.DataFrame,
+    members: pd.DataFrame,
+    w0: np.ndarray,
+    sizes: np.ndarray,
+    urban: np.ndarray,
+    fam_of: np.ndarray,
+    age: np.ndarray,
+    male: np.ndarray,
+) -> pd.DataFrame:
+    """``r_<variable>`` (Regsosek) and ``p_<variable>`` (P3KE): the older, noisier copies.
+
+    At a registry's vintage a family's position differed from today's (``w0`` plus noise
+    of sd 0.6); a share of its variables still show that older situation.
+    """
+    out: dict[str, np.ndarray] = {}
+    for s, copy in REGISTER_COPY.items():
+        w_then = w0 + rng.normal(0, 0.6, len(w0))
+        held = register_family_copy(rng, fam, w_then, sizes, urban, copy)
+        then = member_variables(rng, w_then[fam_of], age, male, urban[fam_of])
+        held_members = register_member_copy(rng, members, then, copy[0])
+        for name in held.columns:
+            values = held[name].to_numpy()[fam_of]
+            out[f"{s}_{name}"] = values.astype(np.int32) if values.dtype == np.int64 else values
+        for name in held_members.columns:
+            out[f"{s}_{name}"] = held_members[name].to_numpy().astype(np.int32)
+    return pd.DataFrame(out)
+
+
 def _susenas_frame(
     rng: np.random.Generator, frame: pd.DataFrame, ctx: ChunkContext
 ) -> pd.DataFrame:
@@ -631,7 +682,7 @@ def _susenas_frame(
     fam_first = frame.groupby("family_id", sort=False).head(1).index.to_numpy()
     observed = np.exp(frame["ln_pce"].to_numpy() + rng.normal(0, 0.12, len(frame)))
     frame["pengeluaran_kapita"] = np.round(observed, -2)
-    frame["bobot"] = ctx.susenas_weight * rng.uniform(0.7, 1.3, len(frame))
+    frame["bobot"] = ctx.susenas_weight * frame["design_weight"] * rng.uniform(0.8, 1.2, len(frame))
     frame["id_ruta"] = splitmix_hex(frame["family_id"].str[1:].astype(np.int64).to_numpy(), 777, 12)
     rep = np.zeros(len(frame), dtype=bool)
     rep[fam_first] = True

@@ -96,5 +96,9 @@ class GenerateConfig(_Strict):
     poverty_line: float = 582932.0
     """BPS national poverty line, Rupiah per capita per month (March 2024)."""
     log_pce_sd: float = 0.55
+    """Sd of the latent economic position the welfare variables are drawn from."""
+    welfare_noise: float = 0.42
+    """Sd of log per-capita expenditure around its expectation given the true variables
+    (docs/data.md, Welfare model): sets how much a PMT can explain."""
     coverage: CoverageConfig = Field(default_factory=CoverageConfig)
     dirt: DirtConfig = Field(default_factory=DirtConfig)

@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 
 from delivery.synthetic.assemble import csv_lines, nullable_code, written_kk, written_nik, yes_no
 from delivery.synthetic.reference import Regions
+from delivery.synthetic.welfare import DTKS_MISREPORT
 from delivery.variables import FAMILY_VARIABLES, HOUSING_VARIABLES, MEMBER_VARIABLES
 
 P3KE_HOUSING = [
@@ -28,8 +29,13 @@ P3KE_HOUSING = [
 _NOT_APPLICABLE_ZERO = {"daya_listrik", "kloset", "lapangan_usaha", "status_pekerjaan"}
 
 
-def _value(name: str) -> Column:
-    return nullable_code(name) if name in _NOT_APPLICABLE_ZERO else F.col(name).cast("string")
+def _value(name: str, held_by: str = "") -> Column:
+    """A variable as written: the truth (Susenas), or ``held_by``'s copy (``r_``, ``p_``).
+
+    Marital status is not a welfare variable the generator ages: sources copy it as is.
+    """
+    column = name if name == "status_kawin" else held_by + name
+    return nullable_code(column) if name in _NOT_APPLICABLE_ZERO else F.col(column).cast("string")
 
 
 def registry(pop: DataFrame) -> DataFrame:
@@ -81,9 +87,9 @@ def regsosek_keluarga(pop: DataFrame) -> DataFrame:
         "alamat": F.col("alamat_r"),
         "rt": F.col("rt"),
         "rw": F.col("rw"),
-        **{name: _value(name) for name in HOUSING_VARIABLES},
+        **{name: _value(name, "r_") for name in HOUSING_VARIABLES},
         "id_pln": F.col("id_pln"),
-        **{name: _value(name) for name in FAMILY_VARIABLES[len(HOUSING_VARIABLES) :]},
+        **{name: _value(name, "r_") for name in FAMILY_VARIABLES[len(HOUSING_VARIABLES) :]},
     }
     return csv_lines(fam, columns, ",", "r", numeric="luas_lantai", code="lantai")
 
@@ -99,7 +105,7 @@ def regsosek_individu(pop: DataFrame) -> DataFrame:
         "tempat_lahir": F.initcap(F.col("tempat_lahir")),
         "tanggal_lahir": F.col("tgl_r"),
         "hubungan_kk": F.col("hub_r"),
-        **{name: _value(name) for name in MEMBER_VARIABLES},
+        **{name: _value(name, "r_") for name in MEMBER_VARIABLES},
     }
     return csv_lines(people, columns, ",", "r", numeric="jenis_kelamin", code="pendidikan")
 
@@ -115,7 +121,7 @@ def p3ke_keluarga(pop: DataFrame) -> DataFrame:
         "kode_wilayah": F.col("kode_wilayah_p"),
         "alamat": F.col("alamat_p"),
         "desil_p3ke": F.col("desil_p3ke"),
-        **{name: _value(name) for name in P3KE_HOUSING},
+        **{name: _value(name, "p_") for name in P3KE_HOUSING},
     }
     return csv_lines(fam, columns, ",", "p", numeric="desil_p3ke", code="atap")
 
@@ -130,8 +136,8 @@ def p3ke_individu(pop: DataFrame) -> DataFrame:
         "jenis_kelamin": F.when(F.col("jenis_kelamin") == 1, "LAKI-LAKI").otherwise("PEREMPUAN"),
         "tanggal_lahir": F.col("tgl_p"),
         "hubungan_kk": F.col("hub_p"),
-        "pendidikan": _value("pendidikan"),
-        "lapangan_usaha": _value("lapangan_usaha"),
+        "pendidikan": _value("pendidikan", "p_"),
+        "lapangan_usaha": _value("lapangan_usaha", "p_"),
     }
     return csv_lines(people, columns, ",", "p", numeric="hubungan_kk", code="pendidikan")
 
@@ -143,9 +149,11 @@ def _dtks_indicators() -> dict[str, Column]:
     """The nine DTKS family indicators (1 = the condition named holds).
 
     D3-D5 are self-reported and only loosely tied to welfare: ``nik_u_d``, a uniform
-    draw already carried by each row, serves as their reporting noise.
+    draw already carried by each row, serves as their reporting noise. DTKS (Nov 2024)
+    is the newest source, so D1, D2 and D6-D9 follow the true variables, each misreported
+    (flipped) for ``DTKS_MISREPORT`` of families by a seeded hash of the family key.
     """
-    return {
+    exact = {
         "D1_TEMPAT_BERTEDUH": F.col("status_bangunan").isin(1, 2, 4),
         "D2_KK_BEKERJA": F.col("head_bekerja") == 1,
         "D3_KHAWATIR_MAKAN": F.col("w") + F.col("nik_u_d") * 0.8 < -0.9,
@@ -156,6 +164,14 @@ def _dtks_indicators() -> dict[str, Column]:
         "D8_BAB_SENDIRI": F.col("fasilitas_bab") == 1,
         "D9_LISTRIK_450": (F.col("daya_listrik") == 1) | (F.col("penerangan") != 1),
     }
+
+    def misreported(name: str, condition: Column) -> Column:
+        if name[:2] in ("D3", "D4", "D5"):
+            return condition
+        flip = F.abs(F.xxhash64("fam_d", F.lit(name))) % 10_000 < DTKS_MISREPORT * 10_000
+        return F.when(flip, ~condition).otherwise(condition)
+
+    return {name: misreported(name, condition) for name, condition in exact.items()}
 
 
 def dtks(pop: DataFrame) -> DataFrame:
@@ -344,7 +360,11 @@ def truth_kesejahteraan(pop: DataFrame) -> DataFrame:
     return (
         registry(pop)
         .where("position = 0")
-        .select("family_id", F.round(F.exp("ln_pce"), 2).alias("pengeluaran_kapita"))
+        .select(
+            "family_id",
+            F.round(F.exp("ln_pce"), 2).alias("pengeluaran_kapita"),
+            F.col("ln_pce_oracle").cast("double").alias("ln_pce_oracle"),
+        )
     )
 
 

@@ -1,10 +1,13 @@
-"""Welfare variables drawn from a latent per-capita expenditure.
+"""Welfare variables, the expenditure they imply, and the registries' copies of them.
 
-Every family has a true log monthly per-capita expenditure (``ln_pce``). Each housing,
-asset and member variable is drawn from an ordered latent index ``w + noise`` whose
-marginal distribution matches the configured shares, so variables are correlated with
-welfare (and with each other) the way a PMT assumes, but none determines it. The same
-``ln_pce`` drives the Susenas sample's observed expenditure.
+Each housing, asset and member variable is drawn from an ordered latent index
+``w0 + noise`` (``w0``: a family's standardised economic position, from its region and
+luck) whose marginal distribution matches the configured shares, so variables are
+correlated with each other the way real ones are. The true log monthly per-capita
+expenditure (``ln_pce``) is then a nonlinear function of the true variables plus noise
+(:func:`expected_log_pce`, documented in ``docs/data.md``), so the Bayes-optimal
+prediction from the variables is known exactly. Registries hold older and noisier
+copies (:func:`register_family_copy`); the Susenas sample observes the truth.
 """
 
 from __future__ import annotations
@@ -165,3 +168,153 @@ def member_variables(
             ),
         }
     )
+
+
+# --------------------------------------------------------------------------- expenditure
+# The true welfare model (docs/data.md, "Welfare model"): log per-capita expenditure is a
+# nonlinear function of the true variables plus noise, so E[ln_pce | variables] (the
+# oracle) is known exactly and a PMT can be judged against it.
+
+EDU_YEARS = np.array([0.0, 0.0, 6.0, 9.0, 12.0, 14.0, 16.0, 18.0])
+"""Years of schooling by ``pendidikan`` code (0 = none, 1 = no certificate ... 7 = S2/S3)."""
+POWER_EFFECT = np.array([0.0, 0.0, 0.07, 0.13, 0.17, 0.19])
+"""By ``daya_listrik`` code (0 = no PLN meter, 1 = 450 VA ... 5 = 3,500+ VA): concave."""
+ASSET_VALUE: dict[str, tuple[float, float]] = {
+    "aset_kulkas": (0.8, 0.3),
+    "aset_ac": (0.6, 1.2),
+    "aset_pemanas_air": (0.5, 0.9),
+    "aset_telepon_rumah": (0.2, 0.3),
+    "aset_tv_datar": (0.6, 0.3),
+    "aset_emas_10g": (0.8, 0.4),
+    "aset_komputer": (0.5, 1.0),
+    "aset_sepeda_motor": (0.8, 0.1),
+    "aset_mobil": (1.4, 1.8),
+    "aset_smartphone": (0.5, 0.1),
+    "aset_lahan_lain": (0.6, 0.2),
+    "aset_rumah_lain": (0.7, 0.9),
+}
+"""Asset weights (rural, urban) of the stock index ``a``: a motorbike or a smartphone
+marks a better-off village family but nearly every town family has one. Welfare rises
+as ``1 - exp(-a)`` (diminishing returns)."""
+FORMAL_STATUS = (3, 4, 5)
+WELFARE_CENTER = -0.80
+"""Makes the mean of the household terms about zero, so provinces keep their poverty rates."""
+
+
+def urban_premium(seed: int, provinces: int) -> np.ndarray:
+    """Each province's urban price and wage premium on log per-capita expenditure."""
+    return np.random.default_rng([seed, 7002]).uniform(0.10, 0.35, provinces)
+
+
+def expected_log_pce(
+    level: np.ndarray,
+    urban: np.ndarray,
+    fam: pd.DataFrame,
+    members: pd.DataFrame,
+    fam_of: np.ndarray,
+    age: np.ndarray,
+    is_head: np.ndarray,
+) -> np.ndarray:
+    """E[ln_pce | true variables]: the oracle, one value per family.
+
+    Args:
+        level: the family's regional price and income level (province mean + urban premium).
+        urban: whether the family lives in a kota.
+        fam: the true family variables (:func:`family_variables`).
+        members: the true member variables (:func:`member_variables`), one row per person.
+        fam_of: each person's family index; ``age`` and ``is_head`` per person.
+    """
+    n_fam = len(level)
+    size = np.bincount(fam_of, minlength=n_fam).astype(float)
+    children = np.bincount(fam_of, weights=(age < 15).astype(float), minlength=n_fam)
+    working = members["bekerja"].to_numpy()
+    formal = working * np.isin(members["status_pekerjaan"].to_numpy(), FORMAL_STATUS)
+    earners = np.bincount(fam_of, weights=working.astype(float), minlength=n_fam)
+    formal_n = np.bincount(fam_of, weights=formal.astype(float), minlength=n_fam)
+    business = np.bincount(fam_of, weights=members["punya_usaha"].to_numpy(), minlength=n_fam)
+    head_edu = np.zeros(n_fam)
+    head_edu[fam_of[is_head]] = EDU_YEARS[members["pendidikan"].to_numpy()[is_head]]
+    head_farm = np.zeros(n_fam, dtype=bool)
+    head_farm[fam_of[is_head]] = members["lapangan_usaha"].to_numpy()[is_head] == 1
+    assets = sum(
+        fam[name].to_numpy() * np.where(urban, town, village)
+        for name, (village, town) in ASSET_VALUE.items()
+    )
+    floor_pc = np.clip(fam["luas_lantai"].to_numpy() / np.maximum(size, 1), 2.0, 150.0)
+    livestock = fam["ternak_sapi"] + fam["ternak_kerbau"] + fam["ternak_kuda"]
+    metered = fam["penerangan"].to_numpy() == 1
+    rural = ~urban
+    trapped = (
+        np.isin(fam["lantai"].to_numpy(), (7, 8))
+        & ~metered
+        & (fam["fasilitas_bab"].to_numpy() != 1)
+    )
+    household = (
+        -0.30 * np.log(np.maximum(size, 1) / 3.0)  # economies of scale
+        - 0.25 * children / np.maximum(size, 1)
+        + (0.15 + 0.15 * urban) * np.log(floor_pc / 12.0)  # diminishing returns to space
+        + 0.55 * (1.0 - np.exp(-assets / 1.0))  # ... and to assets
+        + (0.005 + 0.040 * urban) * head_edu  # schooling pays in towns
+        + 0.35 * earners / np.maximum(size, 1)
+        + (0.02 + 0.12 * urban) * np.minimum(formal_n, 2)  # formal jobs: urban
+        + 0.06 * (business > 0)
+        + rural * (0.10 * np.log1p(livestock.to_numpy()) + 0.10 * fam["aset_lahan_lain"].to_numpy())
+        - 0.10 * (head_farm & rural)
+        + np.where(metered, POWER_EFFECT[fam["daya_listrik"].to_numpy()], -0.05)
+        - 0.25 * trapped  # earth floor, no PLN meter, no own toilet: all three
+        + 0.05 * np.isin(fam["air_minum"].to_numpy(), (1, 2))
+    )
+    return np.asarray(level + WELFARE_CENTER + household, dtype=float)
+
+
+# --------------------------------------------------------------------------- register copies
+
+RegisterCopy = tuple[float, float]
+"""(drift, misreport): the share of variables that changed since the source's vintage,
+and the share of owned assets a family does not declare."""
+REGISTER_COPY: dict[str, RegisterCopy] = {"r": (0.12, 0.10), "p": (0.25, 0.10)}
+"""Regsosek (Oct 2022) and P3KE (2021, older); DTKS (Nov 2024) indicators are flipped
+at ``DTKS_MISREPORT`` instead."""
+DTKS_MISREPORT = 0.05
+
+
+def register_family_copy(
+    rng: np.random.Generator,
+    fam: pd.DataFrame,
+    w_then: np.ndarray,
+    size: np.ndarray,
+    urban: np.ndarray,
+    copy: RegisterCopy,
+) -> pd.DataFrame:
+    """The family variables as an older registry holds them.
+
+    Each variable of a family keeps its true value, except with probability ``drift`` it
+    is the value of the family's situation at the vintage (drawn from ``w_then``, the
+    welfare index then); owned assets are under-declared at ``misreport``; the floor
+    area is a rough estimate (log-normal error, sd 0.2).
+    """
+    drift, misreport = copy
+    then = family_variables(rng, w_then, size, urban)
+    out = fam.copy()
+    for name in fam.columns:
+        old = rng.random(len(fam)) < drift
+        out[name] = np.where(old, then[name].to_numpy(), fam[name].to_numpy())
+    for name in ASSETS:
+        hidden = rng.random(len(fam)) < misreport
+        out[name] = np.where(hidden, 0, out[name].to_numpy()).astype(np.int32)
+    out["luas_lantai"] = np.round(out["luas_lantai"] * np.exp(rng.normal(0, 0.2, len(fam))), 1)
+    return out
+
+
+def register_member_copy(
+    rng: np.random.Generator, members: pd.DataFrame, then: pd.DataFrame, drift: float
+) -> pd.DataFrame:
+    """Member variables as an older registry holds them: jobs and schooling drift."""
+    out = members.copy()
+    changing = ("partisipasi_sekolah", "bekerja", "lapangan_usaha", "status_pekerjaan")
+    old = rng.random(len(members)) < drift
+    for name in changing:
+        out[name] = np.where(old, then[name].to_numpy(), members[name].to_numpy())
+    lower = np.minimum(members["pendidikan"], then["pendidikan"].clip(lower=1))
+    out["pendidikan"] = np.where(old, lower, members["pendidikan"]).astype(np.int32)
+    return out

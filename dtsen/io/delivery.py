@@ -256,3 +256,11 @@ def write_parquet(frame: DataFrame, uri: str, rows_hint: int, sort_by: str | Non
     else:
         frame = frame.repartition(files)
     frame.write.mode("overwrite").parquet(uri)
+
+
+def read_truth(spark: SparkSession, input_dir: str, table: str) -> DataFrame:
+    """``<input>/_truth/<table>`` (synthetic deliveries only; only evaluation reads it)."""
+    files = Delivery(spark, input_dir).table_files(f"_truth/{table}", "parquet")
+    if not files:
+        raise BadDeliveryError(f"{input_dir}/_truth/{table}: no ground truth in this delivery")
+    return spark.read.parquet(*[f.uri for f in files])

@@ -3,7 +3,9 @@
 The job layer owns this (MLflow is I/O); ``ranking/`` never imports mlflow. Every run's
 model is registered as a new version (the version number is taken from the
 registration result, never by scanning the registry); the ``champion`` alias moves to
-it only when it beats the current champion on the configured holdout metric.
+it only when it beats both the current champion and the run's WLS baseline on the
+configured holdout metric (``ranking.promotion``); a first run whose XGBoost does not
+beat WLS registers the WLS pyfunc and makes it champion.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from dtsen.config import Config
 from dtsen.errors import BadConfigError
 from dtsen.io.pmt_figures import importance_figure, prediction_figure
 from ranking.features import FeatureSpec
-from ranking.metrics import better
+from ranking.promotion import BASELINE, CHALLENGER, Decision, decide
+from ranking.scoring import WLS, XGBOOST
 from ranking.survey import FULL
-from ranking.training import FittedPmt
+from ranking.trainers import LinearPmt
+from ranking.training import CANDIDATES, FittedPmt
 
 log = logging.getLogger("dtsen.pmt")
 
@@ -52,6 +56,20 @@ def _pairs(mapping: dict[str, float]) -> str:
     return ",".join(f"{k}:{v}" for k, v in sorted(mapping.items()))
 
 
+def _wls_pyfunc() -> Any:
+    """The WLS baseline as an MLflow pyfunc (predicts from its JSON artifact ``wls``)."""
+    import mlflow.pyfunc
+
+    class WlsPmt(mlflow.pyfunc.PythonModel):
+        def load_context(self, context: Any) -> None:
+            self.model = LinearPmt.from_json(Path(context.artifacts["wls"]).read_text())
+
+        def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> Any:
+            return self.model.predict(model_input)
+
+    return WlsPmt()
+
+
 def log_run(
     cfg: Config,
     spec: FeatureSpec,
@@ -60,12 +78,13 @@ def log_run(
     tables: dict[str, pd.DataFrame],
     provenance: dict[str, Any],
 ) -> tuple[str, str]:
-    """Log one training run and register its model; returns (run id, model version).
+    """Log one training run and register its challenger; returns (run id, model version).
 
-    Params: the trainer and its hyperparameters, the seed, the feature spec's name and
-    hash, the masking patterns and relasi mix, the holdout share, the counts, and
-    ``provenance`` (the batch and Delta versions of the tables read). ``tables`` are
-    logged as CSV artifacts.
+    The parent run holds params, every candidate's metrics (``""`` tuned XGBoost,
+    ``default_``, ``wls_``), the tables as CSV artifacts, the tuned model (registered)
+    and the WLS model (pyfunc ``wls_model``, registered only if it becomes champion).
+    Each candidate also gets a child run with its own settings and unprefixed metrics,
+    so the MLflow UI compares them side by side.
 
     The input example is each feature's 10th, 30th, 50th, 70th and 90th percentile over
     the holdout, taken column by column: no row of it is a surveyed household, because
@@ -79,6 +98,10 @@ def log_run(
     params = {
         "trainer": fitted.trainer,
         **{f"xgb.{k}": v for k, v in pmt.hyperparameters.as_dict().items()},
+        **{f"tuned.{k}": v for k, v in fitted.tuning.params.as_dict().items()},
+        "tuning.grid": _pairs({k: str(v) for k, v in pmt.tuning.grid.items()}),
+        "tuning.folds": pmt.tuning.folds,
+        "tuning.monotone": _pairs(pmt.tuning.monotone),
         "seed": pmt.seed,
         "feature_spec": spec.name,
         "feature_spec_hash": spec.fingerprint,
@@ -91,6 +114,9 @@ def log_run(
         "households_train": fitted.households_train,
         "households_holdout": len(full),
     }
+    quantiles = full[columns].astype(float).quantile([0.1, 0.3, 0.5, 0.7, 0.9])
+    example = quantiles.reset_index(drop=True)
+    metadata = {"feature_spec": spec.raw, "feature_spec_hash": spec.fingerprint}
     with mlflow.start_run() as run:
         mlflow.log_params(params)
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if pd.notna(v)})
@@ -98,22 +124,54 @@ def log_run(
         mlflow.log_figure(importance_figure(fitted.booster), "feature_importance.png")
         mlflow.log_figure(prediction_figure(full), "predicted_vs_observed.png")
         with tempfile.TemporaryDirectory() as tmp:
-            for name, table in tables.items():
+            for name, table in {**tables, "tuning_cv.csv": fitted.tuning.table}.items():
                 table.to_csv(Path(tmp, name), index=False)
                 mlflow.log_artifact(str(Path(tmp, name)))
-        quantiles = full[columns].astype(float).quantile([0.1, 0.3, 0.5, 0.7, 0.9])
-        example = quantiles.reset_index(drop=True)
+            Path(tmp, "wls.json").write_text(fitted.baseline.to_json())
+            wls_info = mlflow.pyfunc.log_model(
+                name="wls_model",
+                python_model=_wls_pyfunc(),
+                artifacts={"wls": str(Path(tmp, "wls.json"))},
+                signature=infer_signature(example, fitted.baseline.predict(example)),
+                input_example=example,
+                metadata={**metadata, "pmt_kind": WLS},
+            )
         info = mlflow.xgboost.log_model(
             fitted.booster,
             name="model",
             signature=infer_signature(example, fitted.booster.inplace_predict(example)),
             input_example=example,
             registered_model_name=cfg.mlflow.registered_model,
-            metadata={"feature_spec": spec.raw, "feature_spec_hash": spec.fingerprint},
+            metadata={**metadata, "pmt_kind": XGBOOST},
         )
         version = str(info.registered_model_version)
-        mlflow.set_tags({"model_version": version})
+        mlflow.MlflowClient().set_model_version_tag(
+            cfg.mlflow.registered_model, version, "kind", XGBOOST
+        )
+        # The WLS model's own URI: registered from it if it becomes champion.
+        mlflow.set_tags({"model_version": version, "wls_model_uri": wls_info.model_uri})
+        for candidate, prefix in CANDIDATES.items():
+            with mlflow.start_run(run_name=candidate, nested=True):
+                mlflow.set_tags({"candidate": candidate, "parent_version": version})
+                if candidate == "xgb":
+                    mlflow.log_params(fitted.tuning.params.as_dict())
+                elif candidate == "xgb_default":
+                    mlflow.log_params(pmt.hyperparameters.as_dict())
+                mlflow.log_metrics(
+                    {
+                        k[len(prefix) :]: float(v)
+                        for k, v in metrics.items()
+                        if pd.notna(v) and _of_candidate(k, prefix)
+                    }
+                )
     return run.info.run_id, version
+
+
+def _of_candidate(metric: str, prefix: str) -> bool:
+    """Whether ``metric`` belongs to the candidate with ``prefix`` ("" is the tuned one)."""
+    if prefix:
+        return metric.startswith(prefix)
+    return not any(metric.startswith(p) for p in CANDIDATES.values() if p)
 
 
 def tag_run(run_id: str, tags: dict[str, str]) -> None:
@@ -131,11 +189,18 @@ class Champion:
     version: str
     run_id: str
     metrics: dict[str, float]
+    """The run's metrics (every candidate's, prefixed as in ``CANDIDATES``)."""
+    kind: str = XGBOOST
 
     @property
     def model_uri(self) -> str:
         """The exact version (not the alias), as recorded on every scored row."""
         return f"models:/{self.name}/{self.version}"
+
+    def value(self, metric: str) -> float:
+        """The champion's own holdout value of ``metric`` (WLS champions: ``wls_``)."""
+        prefix = "wls_" if self.kind == WLS else ""
+        return self.metrics.get(prefix + metric, float("nan"))
 
 
 def champion(client: Any, name: str) -> Champion | None:
@@ -147,43 +212,62 @@ def champion(client: Any, name: str) -> Champion | None:
     except MlflowException:
         return None
     metrics = client.get_run(version.run_id).data.metrics
-    return Champion(name, str(version.version), version.run_id, metrics)
+    kind = (version.tags or {}).get("kind", XGBOOST)
+    return Champion(name, str(version.version), version.run_id, metrics, kind)
 
 
-def promote_if_better(
-    client: Any, name: str, version: str, metrics: dict[str, float], metric: str, margin: float
-) -> tuple[bool, Champion | None]:
-    """Move ``champion`` to ``version`` if it beats the current champion on ``metric``.
+def promote(
+    client: Any,
+    name: str,
+    run_id: str,
+    version: str,
+    metrics: dict[str, float],
+    metric: str,
+    margin: float,
+) -> tuple[Decision, str | None, Champion | None]:
+    """Apply ``ranking.promotion.decide`` and move the alias accordingly.
 
-    Returns whether it moved, and the champion it was compared with (None: there was
-    none, and the first registered version becomes champion).
+    Returns the decision, the version that is champion afterwards, and the champion the
+    run was compared with (None: there was none). When the baseline wins, the run's WLS
+    pyfunc is registered as a new version (its number from the registration result).
     """
-    if metric not in metrics:
+    import mlflow
+
+    if metric not in metrics or f"wls_{metric}" not in metrics:
         raise ValueError(f"pmt.promotion_metric: {metric!r} is not a logged metric")
     incumbent = champion(client, name)
-    incumbent_value = incumbent.metrics.get(metric, float("nan")) if incumbent else float("nan")
-    if incumbent is None or better(metric, metrics[metric], incumbent_value, margin):
-        client.set_registered_model_alias(name, CHAMPION, version)
-        log.info("champion -> version %s (%s %.4f)", version, metric, metrics[metric])
-        return True, incumbent
-    log.info(
-        "champion stays version %s: %s %.4f vs new %.4f",
-        incumbent.version,
+    decision = decide(
         metric,
-        incumbent_value,
         metrics[metric],
+        metrics[f"wls_{metric}"],
+        incumbent.value(metric) if incumbent else None,
+        margin,
     )
-    return False, incumbent
+    target = incumbent.version if incumbent else None
+    if decision.champion == CHALLENGER:
+        target = version
+    elif decision.champion == BASELINE:
+        wls_uri = client.get_run(run_id).data.tags["wls_model_uri"]
+        registered = mlflow.register_model(wls_uri, name)
+        target = str(registered.version)
+        client.set_model_version_tag(name, target, "kind", WLS)
+    if target is not None and (incumbent is None or target != incumbent.version):
+        client.set_registered_model_alias(name, CHAMPION, target)
+    log.info("champion: version %s (%s)", target, decision.reason)
+    return decision, target, incumbent
 
 
 def runs_table(client: Any, experiment: str, metrics: tuple[str, ...]) -> pd.DataFrame:
-    """One row per run of the experiment (newest first): trainer, version, promotion,
-    and each metric for XGBoost and the WLS baseline (``wls_`` columns)."""
+    """One row per training run of the experiment (newest first): trainer, version,
+    promotion, and each metric for the tuned XGBoost, the default one (``default_``)
+    and the WLS baseline (``wls_``)."""
     found = client.get_experiment_by_name(experiment)
     if found is None:
         return pd.DataFrame()
     rows = []
-    for run in client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"]):
+    runs = client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"])
+    # Parent runs only: a candidate's child run repeats its parent's metrics.
+    for run in (r for r in runs if "candidate" not in r.data.tags):
         m, p, t = run.data.metrics, run.data.params, run.data.tags
         rows.append(
             {
@@ -194,6 +278,7 @@ def runs_table(client: Any, experiment: str, metrics: tuple[str, ...]) -> pd.Dat
                 "versi": t.get("model_version"),
                 "promoted": t.get("promoted") == "True",
                 **{name: m.get(name) for name in metrics},
+                **{f"default_{name}": m.get(f"default_{name}") for name in metrics},
                 **{f"wls_{name}": m.get(f"wls_{name}") for name in metrics},
                 "train_seconds": m.get("train_seconds"),
             }
@@ -203,18 +288,21 @@ def runs_table(client: Any, experiment: str, metrics: tuple[str, ...]) -> pd.Dat
 
 @dataclass(frozen=True)
 class ScoringModel:
-    """A registered PMT ready to score: its exact version URI, booster bytes and spec."""
+    """A registered PMT ready to score: its exact version URI, kind, bytes and spec."""
 
     uri: str
-    booster: bytes
+    kind: str
+    """``xgboost`` (payload: the booster's UBJSON) or ``wls`` (payload: its JSON)."""
+    payload: bytes
     spec: FeatureSpec
 
 
 def load_scoring_model(client: Any, uri: str) -> ScoringModel:
     """Load the model ``uri`` names; an alias (``models:/name@alias``) becomes its version.
 
-    The feature spec comes from the model's own metadata, not from ``conf/``: features
-    must be built exactly as they were when the model was trained.
+    Whichever kind the champion is (XGBoost or the WLS pyfunc), the scorer gets the
+    model's bytes to broadcast. The feature spec comes from the model's own metadata,
+    not from ``conf/``: features must be built exactly as they were at training.
     """
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -234,7 +322,30 @@ def load_scoring_model(client: Any, uri: str) -> ScoringModel:
     raw_spec = (info.metadata or {}).get("feature_spec")
     if raw_spec is None:
         raise BadConfigError(f"ranking.model_uri: {resolved} carries no feature_spec metadata")
+    kind = (info.metadata or {}).get("pmt_kind", XGBOOST)
+    spec = FeatureSpec.from_dict(raw_spec, resolved)
+    if kind == WLS:
+        with tempfile.TemporaryDirectory() as tmp:
+            local = mlflow.artifacts.download_artifacts(artifact_uri=resolved, dst_path=tmp)
+            payload = next(Path(local).rglob("wls.json")).read_bytes()
+        return ScoringModel(resolved, WLS, payload, spec)
     booster = mlflow.xgboost.load_model(resolved)
-    return ScoringModel(
-        resolved, bytes(booster.save_raw("ubj")), FeatureSpec.from_dict(raw_spec, resolved)
-    )
+    return ScoringModel(resolved, XGBOOST, bytes(booster.save_raw("ubj")), spec)
+
+
+def log_register_evaluation(client: Any, model_uri: str, rows: list[dict[str, Any]]) -> str:
+    """Log the register's targeting errors to the training run of ``model_uri``'s version.
+
+    Metrics ``register_<peringkat>_<relasi>_<metric>`` (e.g.
+    ``register_desil_SEMUA_exclusion_error_40``), so the run that made the champion shows
+    how its ranking did over the whole register, next to its holdout figures. Returns
+    the run id. Rows carry counts and rates only, no family data.
+    """
+    name, version = model_uri.removeprefix("models:/").split("/", 1)
+    run_id = client.get_model_version(name, version).run_id
+    for row in rows:
+        for metric, value in row.items():
+            if metric.endswith(("_40", "_50")) and value is not None:
+                key = f"register_{row['peringkat']}_{row['relasi']}_{metric}"
+                client.log_metric(run_id, key, float(value))
+    return run_id
