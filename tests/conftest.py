@@ -127,7 +127,7 @@ def small_warehouse(spark, test_config: Config, small_delivery, tmp_path_factory
             "storage": test_config.storage.model_copy(update={"root": root}),
         }
     )
-    storage = Storage(spark, root)
+    storage = Storage(spark, root, cfg.storage.engine)
     return cfg, storage, ingest(spark, cfg, storage)
 
 

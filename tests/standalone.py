@@ -124,7 +124,7 @@ class Cluster:
 
     def kill_executor(self, pid: int) -> None:
         """SIGKILL an executor JVM and its Python workers, like a machine failing."""
-        for victim in [pid, *descendants(pid)]:
+        for victim in [*descendants(pid), pid]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(victim, signal.SIGKILL)
 
@@ -145,21 +145,43 @@ def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pop
         )
 
 
+def _identity(pid: int) -> tuple[int, str] | None:
+    """``pid`` with its start time: a pid the kernel reused has another start time."""
+    fields = _stat(pid)
+    return (pid, fields[19]) if fields else None
+
+
+def _group_exists(pgid: int) -> bool:
+    """Whether any process still belongs to group ``pgid`` (then its id is not reused)."""
+    return any(
+        name.isdigit() and (fields := _stat(int(name))) and int(fields[2]) == pgid
+        for name in os.listdir("/proc")
+    )
+
+
 def _stop(processes: list[subprocess.Popen], grace: float) -> None:
-    """SIGTERM each group, wait up to ``grace`` s, then SIGKILL groups and stragglers."""
-    stragglers = {pid for p in processes if p.poll() is None for pid in descendants(p.pid)}
+    """SIGTERM each group, wait up to ``grace`` s, then SIGKILL groups and stragglers.
+
+    Pids are reused quickly on a busy machine: a group is signalled only while its
+    leader is unreaped or a member is left, a straggler only while its start time is
+    the recorded one, so no other process is ever hit.
+    """
+    stragglers = {
+        _identity(pid) for p in processes if p.poll() is None for pid in descendants(p.pid)
+    }
     for signum in (signal.SIGTERM, signal.SIGKILL):
         for process in processes:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signum)
+            if process.poll() is None or _group_exists(process.pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signum)
         deadline = time.monotonic() + grace
         for process in processes:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
-    for pid in stragglers:
-        if _alive(pid):
+    for straggler in stragglers - {None}:
+        if _identity(straggler[0]) == straggler and _alive(straggler[0]):
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+                os.kill(straggler[0], signal.SIGKILL)
 
 
 @contextlib.contextmanager
