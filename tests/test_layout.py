@@ -17,6 +17,7 @@ STAGES = {
     "ingest",
     "link",
     "evaluate_link",
+    "evaluate_pmt",
     "train_pmt",
     "rank",
     "evaluate_pmt",
