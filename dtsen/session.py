@@ -86,7 +86,12 @@ def configure_builder(builder: SparkSession.Builder, cfg: Config) -> SparkSessio
     if partitions is not None:
         builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
     if local:
-        builder = builder.config("spark.ui.showConsoleProgress", "false")
+        # The driver talks only to itself: keep it on loopback, not the host's address.
+        builder = (
+            builder.config("spark.ui.showConsoleProgress", "false")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+        )
         if cfg.spark.driver_memory:
             builder = builder.config("spark.driver.memory", cfg.spark.driver_memory)
     if delta_jars():
