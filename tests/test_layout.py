@@ -20,7 +20,6 @@ STAGES = {
     "evaluate_pmt",
     "train_pmt",
     "rank",
-    "evaluate_pmt",
     "allocate",
     "movement",
 }
