@@ -159,7 +159,11 @@ def test_cluster_link_gives_the_local_runs_relasi(cluster_runs, linked_warehouse
     relasi = storage.read("gold/relasi", cluster_runs["first"]["relasi"])
 
     assert_df_equality(relasi, local.read("gold/relasi"), ignore_row_order=True)
-    assert sorted(r.asDict() for r in relasi.collect()) == sorted(figures["relasi"])
+
+    def by_relasi(rows: list[dict]) -> list[dict]:
+        return sorted(rows, key=lambda r: r["relasi"])
+
+    assert by_relasi([r.asDict() for r in relasi.collect()]) == by_relasi(figures["relasi"])
 
 
 def test_cluster_ran_on_both_workers_and_replaced_the_killed_executor(cluster_runs) -> None:
