@@ -6,10 +6,15 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dtsen.config import Config, load_config
 from dtsen.errors import DtsenError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from dtsen.storage import Storage
 
 log = logging.getLogger("dtsen")
 
@@ -91,18 +96,36 @@ def run_stage(
     cfg = config_from(parsed)
     spark = build_session(cfg)
     storage = open_storage(spark, cfg)
+    try:
+        figures = recorded(stage, spark, cfg, storage, **options)
+    finally:
+        remove_scratch(spark)
+    print(report(figures))
+    return figures
+
+
+def recorded(
+    stage: Callable[..., dict[str, Any]],
+    spark: SparkSession,
+    cfg: Config,
+    storage: Storage,
+    **options: Any,
+) -> dict[str, Any]:
+    """``stage(spark, cfg, storage, **options)`` as one unit in ``meta/runs``.
+
+    The manifest is named after the stage's module and notes the ``periode`` and
+    ``model_uri`` of its figures; it is ``FAILED`` (and the error raised again) when the
+    stage raises. Tests call this to record a run without a process of its own.
+    """
     storage.begin(stage.__module__.rsplit(".", 1)[-1])
     try:
         figures = stage(spark, cfg, storage, **options)
     except BaseException as exc:
         storage.finish(exc)
         raise
-    finally:
-        remove_scratch(spark)
     if isinstance(figures, dict):
         for key in ("periode", "model_uri"):
             if figures.get(key):
                 storage.note(key, str(figures[key]))
     storage.finish()
-    print(report(figures))
     return figures

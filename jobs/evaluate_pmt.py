@@ -6,10 +6,12 @@ Reads ``gold/peringkat`` (``ranking.periode``), ``gold/keluarga`` (relasi, perso
 ``gold/link_keluarga`` and ``<input>/_truth/`` (``keluarga``, ``kesejahteraan``);
 computes person-weighted exclusion and inclusion errors at desil 1-4 and 1-5 against
 the true per-capita expenditure, overall and per relasi, for the register's desil, the
-adjusted score, the PMT score before adjustments, the oracle E[ln pce | true
-variables] and each register signal alone (``ranking.signals``: every admin rule, the
-P3KE decile blended in, DTKS's food markers); writes ``gold/evaluasi_pmt`` (one
-``periode``) and logs the figures to the MLflow run of the model that ranked the period.
+adjusted score, the PMT score before adjustments, the WLS baseline trained beside the
+model (``skor_wls``: the linear PMT it had to beat, scored over the same families), the
+oracle E[ln pce | true variables] and each register signal alone (``ranking.signals``:
+every admin rule, the P3KE decile blended in, DTKS's food markers); writes
+``gold/evaluasi_pmt`` (one ``periode``) and logs the figures to the MLflow run of the
+model that ranked the period.
 Prints the table.
 """
 
@@ -25,9 +27,16 @@ from pyspark.sql import functions as F
 from dtsen import cli
 from dtsen.config import Config
 from dtsen.io.delivery import read_truth
-from dtsen.io.pmt_registry import connect, log_register_evaluation
+from dtsen.io.pmt_registry import (
+    baseline_of,
+    connect,
+    load_scoring_model,
+    log_register_evaluation,
+)
 from dtsen.storage import Storage
+from dtsen.storage.periods import read_period
 from ranking.register_evaluation import register_targeting, true_welfare
+from ranking.scoring import family_features, family_scores
 from ranking.signals import signal_variants
 
 log = logging.getLogger("dtsen.pmt")
@@ -39,12 +48,22 @@ RANKINGS = {
 }
 """What is scored: the delivered desil, the adjusted score, the PMT alone, the oracle;
 plus one variant per register signal (``ranking.signals``)."""
-DTKS_FOOD = ("d3_khawatir_makan", "d4_pangan_gt50", "d5_beli_pakaian")
+FAMILY_COLUMNS = (
+    "dtsen_keluarga_id",
+    "relasi",
+    "jumlah_anggota",
+    "desil_p3ke",
+    "d3_khawatir_makan",
+    "d4_pangan_gt50",
+    "d5_beli_pakaian",
+)
+"""What the signals and the person weights need of ``gold/keluarga``."""
 
 
 def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
     """Write ``gold/evaluasi_pmt`` for ``ranking.periode``; returns its rows."""
     periode = cfg.ranking.periode
+    client = connect(cfg)
     peringkat = storage.read("gold/peringkat").where(F.col("periode") == periode)
     model_uri = peringkat.select("model_uri").first()[0]
     truth = true_welfare(
@@ -52,15 +71,22 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
         read_truth(spark, cfg.input, "keluarga"),
         read_truth(spark, cfg.input, "kesejahteraan"),
     )
-    keluarga = storage.read("gold/keluarga").select(
-        "dtsen_keluarga_id", "relasi", "jumlah_anggota", "desil_p3ke", *DTKS_FOOD
-    )
+    keluarga = storage.read("gold/keluarga")
     ranked = (
         peringkat.drop("jumlah_anggota")
-        .join(keluarga, "dtsen_keluarga_id")
+        .join(keluarga.select(*FAMILY_COLUMNS), "dtsen_keluarga_id")
         .join(truth, "dtsen_keluarga_id")
     )
     ranked, variants = signal_variants(ranked, cfg.ranking.adjustments)
+    baseline = baseline_of(client, model_uri)
+    if baseline is not None:
+        wls = load_scoring_model(client, baseline)
+        features = family_features(
+            keluarga, storage.read("gold/individu"), wls.spec, cfg.ranking.reference_date
+        )
+        scores = family_scores(features, wls.kind, wls.payload, wls.spec)
+        ranked = ranked.join(scores.withColumnRenamed("skor", "skor_wls"), "dtsen_keluarga_id")
+        variants = {"skor_wls": "skor_wls", **variants}
     table = register_targeting(ranked, {**RANKINGS, **variants}).select(
         F.lit(periode).alias("periode"), F.lit(model_uri).alias("model_uri"), "*"
     )
@@ -68,12 +94,11 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
     storage.write(table, "gold/evaluasi_pmt", partition_by=["periode"], replace_where=where)
     rows = [
         r.asDict()
-        for r in storage.read("gold/evaluasi_pmt")
-        .where(F.col("periode") == periode)
+        for r in read_period(storage, "gold/evaluasi_pmt", periode)
         .orderBy("peringkat", "relasi")
         .collect()
     ]
-    run_id = log_register_evaluation(connect(cfg), model_uri, rows)
+    run_id = log_register_evaluation(client, model_uri, rows)
     log.info("register evaluation of %s logged to run %s", model_uri, run_id)
     return {"periode": periode, "model_uri": model_uri, "run_id": run_id, "rows": rows}
 

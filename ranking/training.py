@@ -18,6 +18,7 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from ranking.features import KEY
 from ranking.survey import FULL
 from ranking.trainers import LABEL, WEIGHT, LinearPmt, XgbParams, trainer
 from ranking.tuning import TuningResult, fit_booster, grouped_folds, monotone_constraints, tune
@@ -73,9 +74,11 @@ def fit_pmt(
 
     WLS sees only fully observed rows: mean imputation of a masked copy would teach it
     nothing, which is the classic PMT's situation (and why the relasi breakdown matters).
-    The training rows are a survey sample, collected once for tuning and WLS.
+    The training rows are a survey sample, collected once for tuning and WLS. They are
+    sorted by key and pattern first: XGBoost's row subsampling draws by row position, so
+    the order Spark happens to return rows in would otherwise change the model.
     """
-    train_rows = data.where(~F.col("holdout") & (F.col(WEIGHT) > 0))
+    train_rows = data.where(~F.col("holdout") & (F.col(WEIGHT) > 0)).orderBy(KEY, "relasi")
     fitter = trainer(trainer_name, params, seed, spark_workers)
     tick = time.monotonic()
     default_booster = fitter.fit(train_rows, columns)
@@ -94,7 +97,7 @@ def fit_pmt(
     baseline = LinearPmt.fit(surveyed, columns)
     wls_seconds = time.monotonic() - tick
     # A survey holdout (x 7 relasi masks) is small; copy() defragments the wide frame.
-    holdout = data.where("holdout").drop("holdout").toPandas().copy()
+    holdout = data.where("holdout").drop("holdout").orderBy(KEY, "relasi").toPandas().copy()
     values = holdout[columns].astype(float)
     holdout["xgb"] = booster.inplace_predict(values)
     holdout["xgb_default"] = default_booster.inplace_predict(values)

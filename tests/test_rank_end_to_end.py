@@ -165,3 +165,64 @@ def test_movement_report_between_two_periods(spark, ranked, trained_pmt, mlflow_
     expected |= {(r["program"], "KELUAR"): r["count"] for r in exits.collect()}
     assert counted == expected and counted
     assert report["versi"]["gold/peringkat"] == storage.version("gold/peringkat")
+
+
+def test_an_old_period_is_reproduced_from_its_manifest(spark, ranked, isolate):
+    """After link publishes a different ``gold/keluarga`` (a tenth of families gone),
+    ``rank --reproduce`` ranks 2025Q1 again from the versions and model its manifest
+    pinned, and gets the same rows back."""
+    from chispa import assert_df_equality
+
+    from dtsen.cli import recorded
+    from dtsen.storage.manifest import manifest_of
+    from jobs.rank import run as rank
+
+    shared, _, _, _ = ranked
+    cfg, storage = isolate(shared)
+    first = recorded(rank, spark, cfg, storage)
+    pinned = manifest_of(storage, "rank", "2025Q1")["dibaca"]["gold/keluarga"]
+    published = storage.read("gold/peringkat").where("periode = '2025Q1'")
+    original = spark.createDataFrame(published.collect(), published.schema)
+
+    storage.begin("link")  # a later, complete link run with fewer families
+    fewer = storage.read("gold/keluarga").where(F.xxhash64("dtsen_keluarga_id") % 10 != 0)
+    storage.write(spark.createDataFrame(fewer.collect(), fewer.schema), "gold/keluarga")
+    storage.finish()
+    assert storage.read("gold/keluarga").count() < original.count()
+
+    again = recorded(rank, spark, cfg, storage, reproduce=True)
+    assert again["model_uri"] == first["model_uri"] == "models:/dtsen-pmt/1"
+    assert manifest_of(storage, "rank", "2025Q1")["dibaca"]["gold/keluarga"] == pinned
+    assert_df_equality(
+        storage.read("gold/peringkat").where("periode = '2025Q1'"),
+        original,
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
+
+
+def test_the_ranked_register_is_scored_against_truth_beside_the_wls_baseline(
+    spark, ranked, mlflow_store, isolate
+):
+    import mlflow
+
+    from jobs.evaluate_pmt import run as evaluate
+
+    shared, _, _, _ = ranked
+    cfg, storage = isolate(shared, mlflow_store)
+    figures = evaluate(spark, cfg, storage)
+    rows = {(r["peringkat"], r["relasi"]): r for r in figures["rows"]}
+    rankings = {p for p, _ in rows}
+    assert {"desil", "skor", "skor_model", "skor_wls", "oracle"} <= rankings
+    metrics = ("exclusion_error_40", "inclusion_error_40", "exclusion_error_50")
+    ranked_families = storage.read("gold/peringkat").where("periode = '2025Q1'").count()
+    for name in rankings:
+        overall = rows[(name, "SEMUA")]
+        parts = [r for (p, relasi), r in rows.items() if p == name and relasi != "SEMUA"]
+        # Every ranked family of the synthetic delivery has a true household.
+        assert overall["keluarga"] == sum(r["keluarga"] for r in parts) == ranked_families
+        assert all(0.0 <= overall[m] <= 1.0 for m in metrics), name
+    logged = mlflow.MlflowClient(cfg.tracking_uri).get_run(figures["run_id"]).data.metrics
+    for name in ("desil", "skor_wls", "oracle"):
+        value = rows[(name, "SEMUA")]["exclusion_error_40"]
+        assert logged[f"register_{name}_SEMUA_exclusion_error_40"] == pytest.approx(value)

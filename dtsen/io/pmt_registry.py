@@ -333,6 +333,17 @@ def load_scoring_model(client: Any, uri: str) -> ScoringModel:
     return ScoringModel(resolved, XGBOOST, bytes(booster.save_raw("ubj")), spec)
 
 
+def baseline_of(client: Any, model_uri: str) -> str | None:
+    """The WLS baseline trained in the same run as ``model_uri`` (``models:/name/version``),
+    or None when that version is itself the baseline: the linear PMT the champion had to
+    beat, to be compared with it over the register as on the holdout."""
+    name, version = model_uri.removeprefix("models:/").split("/", 1)
+    found = client.get_model_version(name, version)
+    if (found.tags or {}).get("kind") == WLS:
+        return None
+    return client.get_run(found.run_id).data.tags.get("wls_model_uri")
+
+
 def log_register_evaluation(client: Any, model_uri: str, rows: list[dict[str, Any]]) -> str:
     """Log the register's targeting errors to the training run of ``model_uri``'s version.
 
