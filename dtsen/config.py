@@ -206,6 +206,9 @@ class LinkageConfig(_Strict):
     """Random pairs for Splink's u estimation."""
     training_fraction: float = 1.0
     """Share of kab/kota (whole regions, so matches stay together) used to train the model."""
+    min_training_records: int = 1000
+    """A batch with fewer records is scored with the saved model (``model_dir``'s
+    latest), if there is one, instead of training on a handful of pairs."""
     seed: int = 42
     id_salt: str | None = "dtsen"
     """The secret DTSEN ids are an HMAC under; set it per deployment (environment), or
@@ -362,6 +365,7 @@ class Config(_Strict):
             seed=lk.seed,
             id_salt=lk.secret,
             reference_year=date.fromisoformat(lk.reference_date).year,
+            min_training_records=lk.min_training_records,
         )
 
     @property

@@ -5,8 +5,10 @@
 Reads the newest ingested batch from ``bronze/``, and writes ``gold/link_individu``,
 ``gold/link_keluarga``, ``gold/individu``, ``gold/keluarga``, ``gold/review_pasangan``,
 ``gold/relasi`` and ``gold/linkage_blocking``; the trained Splink model (versioned JSON)
-and its charts go to ``linkage.model_dir``. Prints the comparison count per blocking
-rule and the national relasi table.
+and its charts go to ``linkage.model_dir``; a batch too small to train on
+(``linkage.min_training_records``) is scored with the newest model saved there. Prints
+the comparison count per blocking rule, what training had to leave to defaults, and the
+national relasi table.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pyspark.sql import SparkSession
 
 from dtsen import cli
 from dtsen.config import Config
-from dtsen.io.linkage_artefacts import save_linkage_artefacts
+from dtsen.io.linkage_artefacts import save_linkage_artefacts, saved_model
 from dtsen.storage import Storage
 from dtsen.storage.bronze import latest_batch, read_bronze
 from linkage import pipeline
@@ -42,6 +44,7 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
         regsosek_keluarga=bronze("regsosek_keluarga"),
         p3ke_keluarga=bronze("p3ke_keluarga"),
         dtks=bronze("dtks_dtks"),
+        saved_model=saved_model(spark, cfg),
     )
     result = pipeline.link(SparkAPI(spark_session=spark), inputs, cfg.linkage_params)
     for name, frame in result.tables.items():

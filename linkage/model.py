@@ -11,6 +11,11 @@ Design choices, each measured against the plain baseline in ``shared/reference/a
   default dates (1 January / 31 December) have their own levels.
 - Prediction only scores pairs with at least one record the deterministic NIK pass
   left unresolved: the expensive Spark scoring runs on the hard residue only.
+- Training holds on any delivery the contract allows (no NIK anywhere, no KK, one
+  source, few records): an EM pass whose rule finds no pairs is skipped and named, the
+  prior falls back to the records-per-person ratio when the deterministic rules find
+  nothing, and every level left untrained (Splink then uses its default m or u) is
+  reported by :func:`untrained`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from splink import Linker, SettingsCreator
 from splink.comparison_library import CustomComparison
+from splink.internals.exceptions import EMTrainingException
 
 # Blocking rules for prediction, with a name each (reported with its comparison count).
 PREDICTION_RULES: dict[str, str] = {
@@ -168,9 +174,11 @@ def _exact(column: str, u_exact: float | None = None) -> CustomComparison:
     )
 
 
-def settings(population: int) -> SettingsCreator:
-    """The model's settings; ``population`` (persons, about) fixes NIK's u value."""
+def settings(population: int, prior: float) -> SettingsCreator:
+    """The model's settings; ``population`` (persons, about) fixes NIK's u value,
+    ``prior`` is the probability that two random records match (see :func:`prior`)."""
     return SettingsCreator(
+        probability_two_random_records_match=prior,
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
         comparisons=[
@@ -187,14 +195,74 @@ def settings(population: int) -> SettingsCreator:
     )
 
 
-def train(linker: Linker, u_max_pairs: float, seed: int, recall: float = 0.9) -> None:
-    """Prior from deterministic rules, u by random sampling, m by EM over several passes."""
-    linker.training.estimate_probability_two_random_records_match(list(PRIOR_RULES), recall)
+def prior(table: Any, records_per_person: float, recall: float = 0.9) -> tuple[float, str | None]:
+    """The probability that two random records of ``table`` match, and a note if guessed.
+
+    As Splink's ``estimate_probability_two_random_records_match``: the pairs the
+    deterministic :data:`PRIOR_RULES` find, divided by their assumed ``recall`` and by all
+    pairs. When they find none (no NIK and no name-date-kab agreement anywhere, or a
+    handful of records), the prior comes from ``records_per_person`` instead: n records
+    of n / k persons hold about n (k - 1) / 2 matching pairs.
+
+    Args:
+        table: the registered Splink input (a ``SplinkDataFrame``).
+        records_per_person: source records per Dukcapil person, over the whole batch.
+    """
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    last = count_comparisons_from_blocking_rules(
+        table,
+        blocking_rules=list(PRIOR_RULES),
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        record_sample_proportion=1.0,
+    )[-1]
+    total = max(int(last["total_possible_comparison_count"]), 1)
+    observed = int(last["cumulative_comparison_count"])
+    if observed > 0:
+        return min(observed / recall / total, 1.0), None
+    records = (1 + (1 + 8 * total) ** 0.5) / 2  # total = n (n - 1) / 2
+    guess = min(max(records * (records_per_person - 1) / 2, 1.0) / total, 1.0)
+    return guess, (
+        f"prior: the deterministic rules found no pairs; {guess:.3g} from "
+        f"{records_per_person:.2f} records per person"
+    )
+
+
+def train(linker: Linker, u_max_pairs: float, seed: int) -> list[str]:
+    """u by random sampling, m by EM over several passes; returns the passes skipped.
+
+    A pass whose blocking rule finds no pairs (every NIK missing, say) cannot train
+    anything and is skipped; the other passes still train the comparisons it would have.
+    """
+    skipped = []
     linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
     for rule in TRAINING_RULES:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, fix_u_probabilities=True
-        )
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, fix_u_probabilities=True
+            )
+        except EMTrainingException:
+            skipped.append(f"EM pass skipped, its rule finds no pairs: {rule}")
+    return skipped
+
+
+def untrained(model: dict[str, Any]) -> list[str]:
+    """``<comparison>: <m|u> untrained at '<level>'`` for each non-null level of a saved
+    model (``linker.misc.save_model_to_json()``) without that value: Splink scores those
+    with its default m (by level order) or u, which a user of the model should know."""
+    notes = []
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            label = level.get("label_for_charts", level["sql_condition"])
+            notes += [
+                f"{comparison['output_column_name']}: {kind} untrained at '{label}'"
+                for kind in ("m", "u")
+                if f"{kind}_probability" not in level
+            ]
+    return notes
 
 
 def comparison_counts(table: Any, rules: dict[str, str] | None = None) -> list[dict[str, Any]]:

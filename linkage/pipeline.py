@@ -41,6 +41,8 @@ class LinkParams:
     id_salt: str
     reference_year: int
     """The extract's year: a NIK's 2-digit birth year is the latest century not after it."""
+    min_training_records: int = 1000
+    """Fewer records than this are scored with the saved model, if any, not trained on."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class LinkInputs:
     regsosek_keluarga: DataFrame
     p3ke_keluarga: DataFrame
     dtks: DataFrame
+    saved_model: dict[str, Any] | None = None
+    """The previous run's Splink model (``save_model_to_json``), if there is one."""
 
 
 @dataclass
@@ -109,25 +113,44 @@ def _deterministic(recs: DataFrame) -> tuple[DataFrame, DataFrame]:
     return nik_edges, flagged.checkpoint()
 
 
-def _trained_linker(db_api: Any, table: DataFrame, population: int, params: LinkParams) -> Any:
-    """A Splink linker over ``table`` with trained m and u.
+def _trained_linker(
+    db_api: Any,
+    table: DataFrame,
+    n_records: int,
+    population: int,
+    params: LinkParams,
+    saved: dict[str, Any] | None,
+) -> tuple[Any, list[str]]:
+    """A Splink linker over ``table`` with trained m and u, and what training could not do.
 
     With ``training_fraction`` < 1 the model is trained on whole kab/kota (so true
-    matches stay together) and then applied to every record.
+    matches stay together) and then applied to every record. A batch too small to train
+    on (under ``min_training_records``), or one on which no EM pass found pairs, is
+    scored with ``saved``, the previous run's model, when there is one: EM on a handful
+    of pairs learns noise. The notes name skipped passes, a guessed prior and every
+    level left at Splink's defaults.
     """
     from splink import Linker
 
-    settings = model.settings(population)
-    if params.training_fraction >= 1.0:
-        linker = Linker(db_api.register(table), settings, log_level=logging.WARNING)
-        model.train(linker, params.u_max_pairs, params.seed)
-        return linker
+    def linker(frame: DataFrame, model_settings: Any) -> Any:
+        return Linker(db_api.register(frame), model_settings, log_level=logging.WARNING)
+
+    if saved is not None and n_records < params.min_training_records:
+        note = f"{n_records} records (< min_training_records): scored with the saved model"
+        return linker(table, saved), [note]
     keep = F.abs(F.hash("kode_kab")) % 1000 < int(params.training_fraction * 1000)
-    trainer = Linker(db_api.register(table.where(keep)), settings, log_level=logging.WARNING)
-    model.train(trainer, params.u_max_pairs, params.seed)
-    return Linker(
-        db_api.register(table), trainer.misc.save_model_to_json(), log_level=logging.WARNING
-    )
+    subset = table if params.training_fraction >= 1.0 else table.where(keep)
+    registered = db_api.register(subset)
+    prior, guessed = model.prior(registered, n_records / max(population, 1))
+    trainer = Linker(registered, model.settings(population, prior), log_level=logging.WARNING)
+    skipped = model.train(trainer, params.u_max_pairs, params.seed)
+    if saved is not None and len(skipped) == len(model.TRAINING_RULES):
+        return linker(table, saved), [*skipped, "no EM pass trained: scored with the saved model"]
+    trained = trainer.misc.save_model_to_json()
+    notes = [n for n in [guessed, *skipped] if n] + model.untrained(trained)
+    if params.training_fraction >= 1.0:
+        return trainer, notes
+    return linker(table, trained), notes
 
 
 def _person_family(linked: DataFrame, link_keluarga: DataFrame) -> DataFrame:
@@ -186,7 +209,11 @@ def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:
     counts = model.comparison_counts(db_api.register(table))
     for row in counts:
         log.info("blocking rule %s: %d comparisons", row["rule"], row["comparisons"])
-    linker = _trained_linker(db_api, table, recs.where("anchor").count(), params)
+    linker, training = _trained_linker(
+        db_api, table, n_records, recs.where("anchor").count(), params, inputs.saved_model
+    )
+    for note in training:
+        log.warning("linkage training: %s", note)
     predictions = linker.inference.predict(threshold_match_probability=params.review_threshold)
     scored = predictions.as_spark_dataframe().persist(StorageLevel.MEMORY_AND_DISK)
     probabilistic = scored.where(F.col("match_probability") >= params.match_threshold).select(
@@ -263,6 +290,7 @@ def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:
         "records": n_records,
         "resolved_by_nik": n_resolved,
         "comparisons": counts,
+        "training": training,
         "relasi": [r.asDict() for r in table_relasi.collect()],
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -281,6 +309,9 @@ def format_figures(figures: dict[str, Any]) -> str:
     lines = [f"records {figures['records']}, resolved by NIK {figures['resolved_by_nik']}"]
     lines.append("comparisons per blocking rule:")
     lines += [f"  {c['rule']:<16} {c['comparisons']:>12}" for c in figures["comparisons"]]
+    if figures["training"]:
+        lines.append("training (Splink defaults or the saved model stand in):")
+        lines += [f"  {note}" for note in figures["training"]]
     lines.append(f"{'relasi':<8} {'keluarga':>10} {'persen':>8}")
     lines += [
         f"{r['relasi']:<8} {r['keluarga']:>10} {r['persen']:>8.2f}" for r in figures["relasi"]

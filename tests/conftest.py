@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from pyspark.sql import SparkSession
 
 from dtsen.config import Config, load_config
 from dtsen.session import DELTA_JARS_ENV, build_session, remove_scratch
@@ -46,7 +47,7 @@ def test_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
         [
             "spark.master=local[2]",
             "spark.shuffle_partitions=2",
-            "spark.driver_memory=4g",
+            "spark.driver_memory=6g",
             f"spark.scratch_dir={tmp_path_factory.mktemp('scratch')}",
             "spark.extra={spark.ui.enabled: 'false', spark.sql.adaptive.enabled: 'true',"
             " spark.default.parallelism: '2'}",
@@ -80,6 +81,17 @@ def spark(test_config: Config, log_lines):
     yield session
     remove_scratch(session)
     session.stop()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def release_cached_frames():
+    """Drop every cached frame when a test module ends. One local JVM serves the whole
+    suite, and the intermediates a stage persists (several link runs' worth) would
+    otherwise fill the driver's heap until a broadcast no longer fits."""
+    yield
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.catalog.clearCache()
 
 
 @pytest.fixture(scope="session")

@@ -94,9 +94,10 @@ def test_quotas_and_recipients_add_up(ranked):
 
 
 def test_movement_report_between_two_periods(spark, ranked, trained_pmt, mlflow_store, isolate):
-    """2025Q2 ranked and allocated for real in a copy of the warehouse, with a car now
-    weighing 1.5 on the score: the report must match a direct comparison of the two
-    periods' published tables."""
+    """2025Q2 ranked and allocated for real in a copy of the warehouse, with every admin
+    rule reversed (a family with a car, high PLN power or a wage above the UMP now ranks
+    poorer, by twice the shift): families move into and out of the programs, and the
+    report must match a direct comparison of the two periods' published tables."""
     from chispa import assert_df_equality
 
     from jobs.allocate import run as allocation
@@ -107,8 +108,7 @@ def test_movement_report_between_two_periods(spark, ranked, trained_pmt, mlflow_
     shared, _, _, _ = ranked
     cfg, storage = isolate(shared, mlflow_store)
     rules = [
-        r if r.code != "MOBIL_TERDAFTAR" else AdjustmentRule(r.code, r.signal, r.above, 1.5)
-        for r in cfg.ranking.adjustments
+        AdjustmentRule(r.code, r.signal, r.above, -2 * r.shift) for r in cfg.ranking.adjustments
     ]
     q2 = cfg.model_copy(
         update={

@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dtsen.config import Config
-from dtsen.io.files import write_text
+from dtsen.io.files import exists, read_text, write_text
 
 log = logging.getLogger("dtsen.link")
 WATERFALL_SAMPLE = 10
@@ -53,6 +53,15 @@ def _cluster_size_chart(assigned: DataFrame) -> str:
         .properties(title="Cluster sizes", width=500)
     )
     return chart.to_html()
+
+
+def saved_model(spark: SparkSession, cfg: Config) -> dict[str, Any] | None:
+    """The newest saved model (``latest.txt``), or None before the first link run."""
+    root = cfg.linkage_model_dir.rstrip("/")
+    if not exists(spark, f"{root}/latest.txt"):
+        return None
+    version = read_text(spark, f"{root}/latest.txt").strip()
+    return json.loads(read_text(spark, f"{root}/model-{version}.json"))
 
 
 def save_linkage_artefacts(
