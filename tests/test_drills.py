@@ -83,7 +83,7 @@ def test_driver_killed_during_a_gold_write(spark, linked_warehouse, isolate, tmp
         driver = subprocess.Popen(
             [sys.executable, "-m", "jobs.link", "--input", cfg.input, "--warehouse",
              storage.root, "--set", "spark.shuffle_partitions=2", "--set",
-             "spark.driver_memory=2g"],
+             "spark.driver_memory=4g"],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     staged: dict[str, set[Path]] = {}
