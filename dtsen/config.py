@@ -188,6 +188,8 @@ class PmtConfig(_Strict):
 class IngestConfig(_Strict):
     sources: str = "sources/contract.yaml"
     """Source mapping file, relative to the profile's folder (or packaged ``conf/``)."""
+    update_sources: str = "sources/update.yaml"
+    """The mapping of a quarter's update delivery (``jobs/update.py``)."""
     batch: str | None = None
     """Batch id written to ``_ingest_batch``; ``None`` derives it from the delivery's files."""
     absent: list[str] = Field(default_factory=list)
@@ -366,6 +368,7 @@ class Config(_Strict):
             id_salt=lk.secret,
             reference_year=date.fromisoformat(lk.reference_date).year,
             min_training_records=lk.min_training_records,
+            periode=self.ranking.periode,
         )
 
     @property
@@ -390,15 +393,18 @@ class Config(_Strict):
             TypeAdapter(dict[str, ProgramConfig]).validate_python,
         )
 
-    def source_mapping(self) -> SourceMapping:
-        """The delivery layout of ``ingest.sources``: tables, columns, codes."""
-        return self.conf_file(self.ingest.sources, SourceMapping.model_validate)
+    def source_mapping(self, update: bool = False) -> SourceMapping:
+        """The delivery layout of ``ingest.sources`` (``ingest.update_sources`` for an
+        update delivery): tables, columns, codes."""
+        path = self.ingest.update_sources if update else self.ingest.sources
+        return self.conf_file(path, SourceMapping.model_validate)
 
-    def person_sources(self) -> dict[str, PersonSource]:
-        """Which columns feed which person field, per source (``linkage.sources``)."""
+    def person_sources(self, section: str = "sources") -> dict[str, PersonSource]:
+        """Which columns feed which person field, per source (``linkage.sources``):
+        the first period's ``sources``, or an update's ``update_sources``."""
         return self.conf_file(
             self.linkage.sources,
-            lambda tree: TypeAdapter(dict[str, PersonSource]).validate_python(tree["sources"]),
+            lambda tree: TypeAdapter(dict[str, PersonSource]).validate_python(tree[section]),
         )
 
     def feature_spec(self) -> FeatureSpec:

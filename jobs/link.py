@@ -48,7 +48,7 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
     )
     result = pipeline.link(SparkAPI(spark_session=spark), inputs, cfg.linkage_params)
     for name, frame in result.tables.items():
-        storage.write(frame, f"gold/{name}")
+        storage.write(frame, name)
     save_linkage_artefacts(spark, cfg, result.linker, result.scored, result.assigned)
     result.release()
     return result.figures

@@ -7,8 +7,10 @@ are re-clustered by single best links: every non-anchor record keeps only its
 strongest edge (ties broken by the neighbour's id), anchors keep none, so each new
 component is a tree with at most one anchor at its root.
 
-IDs are stable: a person's ``dtsen_individu_id`` is a salted hash of the smallest record
-``uid`` in its cluster, so the same inputs give the same IDs, and the ID reveals no NIK.
+Each cluster names its founder: the node first by ``urutan`` (the caller's precedence,
+e.g. an active Dukcapil record before a registry record), then by id. The caller mints a
+new person's ID from its founder once (``linkage.registry``) and looks it up ever after,
+so a record that joins later never changes the ID.
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ from typing import Any
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from splink.clustering import cluster_pairwise_predictions_at_threshold
-
-from linkage.ids import stable_id
 
 NIK = "nik"
 PROBABILISTIC = "probabilistik"
@@ -58,23 +58,18 @@ def _best_links(edges: DataFrame, anchors: DataFrame) -> DataFrame:
     return best.select(F.col("node").alias("uid_l"), F.col("other").alias("uid_r"), *columns)
 
 
-def cluster_persons(
-    db_api: Any,
-    nodes: DataFrame,
-    edges: DataFrame,
-    salt: str,
-) -> DataFrame:
-    """Assign ``dtsen_individu_id`` to every node.
+def cluster_persons(db_api: Any, nodes: DataFrame, edges: DataFrame) -> DataFrame:
+    """Cluster the nodes into persons, each named by its founder.
 
     Args:
         db_api: Splink's ``SparkAPI`` (its connected components run on Spark).
-        nodes: ``unique_id``, ``anchor`` (an active Dukcapil record).
+        nodes: ``unique_id``, ``anchor`` (an active Dukcapil record), ``urutan`` (int:
+            the lower, the likelier to found the cluster).
         edges: ``uid_l``, ``uid_r``, ``match_probability``, ``metode`` (already at or
             above the match threshold; deterministic NIK edges have probability 1).
-        salt: secret mixed into the IDs.
 
     Returns:
-        ``unique_id``, ``dtsen_individu_id``, ``match_probability`` (the record's
+        ``unique_id``, ``pendiri`` (the cluster's founder), ``match_probability`` (the record's
         strongest kept edge; null for singletons), ``metode`` (``nik``,
         ``probabilistik`` or ``tunggal``).
     """
@@ -97,8 +92,13 @@ def cluster_persons(
     kept_edges = outside.unionByName(_best_links(inside, anchors))
     final = _components(db_api, nodes, kept_edges)
 
-    ids = final.groupBy("cluster_id").agg(
-        F.min("unique_id").alias("_min"), F.count(F.lit(1)).alias("_size")
+    ids = (
+        final.join(nodes.select("unique_id", "urutan"), "unique_id")
+        .groupBy("cluster_id")
+        .agg(
+            F.min(F.struct("urutan", "unique_id")).getField("unique_id").alias("pendiri"),
+            F.count(F.lit(1)).alias("_size"),
+        )
     )
     endpoints = kept_edges.select(
         F.col("uid_l").alias("unique_id"), "match_probability", "metode"
@@ -114,7 +114,7 @@ def cluster_persons(
         .join(per_node, "unique_id", "left")
         .select(
             "unique_id",
-            stable_id("P", F.col("_min"), salt).alias("dtsen_individu_id"),
+            "pendiri",
             F.when(F.col("_size") > 1, F.col("match_probability")).alias("match_probability"),
             F.when(F.col("_size") == 1, F.lit(SINGLE))
             .when(F.col("_nik") == 1, F.lit(NIK))

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from delivery.variables import MEMBER_VARIABLES
 from linkage.padan import NIK_TIDAK_VALID, PADAN_AKTIF, PADAN_TIDAK_AKTIF, TIDAK_PADAN
 
-PRECEDENCE = ("dukcapil", "regsosek", "p3ke", "dtks")
+PRECEDENCE = ("dukcapil", "regsosek", "p3ke", "dtks", "groundcheck", "usulan")
 STATUS_RANK = {PADAN_AKTIF: 1, PADAN_TIDAK_AKTIF: 2, TIDAK_PADAN: 3, NIK_TIDAK_VALID: 4}
 
 

@@ -96,6 +96,21 @@ def model_input(records: DataFrame) -> DataFrame:
     )
 
 
+def name_frequencies(records: DataFrame) -> DataFrame:
+    """``nama``, ``tf_nama``: each standardised name's share of the named records.
+
+    Splink's term-frequency table for the exact-name level, kept so an update scores
+    its few records against the register's frequencies (``predict_between`` needs them
+    supplied) instead of the frequencies within its own handful of names.
+    """
+    named = records.where(F.col("nama").isNotNull() & (F.col("nama") != ""))
+    counts = named.groupBy("nama").agg(F.count(F.lit(1)).alias("_n"))
+    total = counts.agg(F.sum("_n").alias("_total"))
+    return counts.crossJoin(F.broadcast(total)).select(
+        "nama", (F.col("_n") / F.col("_total")).alias("tf_nama")
+    )
+
+
 def _name() -> CustomComparison:
     return CustomComparison(
         output_column_name="nama",

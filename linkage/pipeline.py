@@ -22,7 +22,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from delivery.variables import DTKS_INDICATORS, FAMILY_VARIABLES
-from linkage import cluster, family, golden, model, nik, padan, records
+from linkage import cluster, family, golden, model, nik, padan, records, registry
 from linkage.ids import stable_id
 from linkage.records import PersonSource
 
@@ -43,6 +43,8 @@ class LinkParams:
     """The extract's year: a NIK's 2-digit birth year is the latest century not after it."""
     min_training_records: int = 1000
     """Fewer records than this are scored with the saved model, if any, not trained on."""
+    periode: str = "2025Q1"
+    """The period the batch builds: IDs minted now are logged as born in it."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class LinkResult:
     """Every output table of the link stage, plus the trained model and figures."""
 
     tables: dict[str, DataFrame]
-    """``gold/<name>`` -> frame, in the order they should be written."""
+    """``<layer>/<name>`` -> frame, in the order they should be written."""
     linker: Any
     scored: DataFrame
     assigned: DataFrame
@@ -80,23 +82,33 @@ class LinkResult:
             frame.unpersist()
 
 
-def canonical_records(inputs: LinkInputs, reference_year: int) -> DataFrame:
-    """Every source's persons, standardised, NIK/KK decoded, padan status set."""
+def decoded_records(
+    sources: dict[str, PersonSource],
+    persons: dict[str, DataFrame],
+    families: dict[str, DataFrame],
+    wilayah: DataFrame,
+    reference_year: int,
+) -> DataFrame:
+    """The named sources' persons, standardised, NIK and KK decoded (padan not yet set)."""
     parts = [
-        records.source_records(
-            sumber, spec, inputs.persons[sumber], inputs.source_families.get(sumber)
-        )
-        for sumber, spec in inputs.sources.items()
+        records.source_records(sumber, spec, persons[sumber], families.get(sumber))
+        for sumber, spec in sources.items()
     ]
     raw = reduce(DataFrame.unionByName, parts)
-    kecamatan = inputs.wilayah.where(F.col("tingkat") == "kec").select(
-        F.col("kode").alias("kode_kec")
-    )
+    kecamatan = wilayah.where(F.col("tingkat") == "kec").select(F.col("kode").alias("kode_kec"))
     decoded = nik.decode(
         records.standardise(raw), "nik_asli", "nik", kecamatan, reference_year, female_offset=True
     )
-    decoded = nik.decode(decoded, "kk_asli", "kk", kecamatan, reference_year, female_offset=False)
-    return padan.padan(decoded)
+    return nik.decode(decoded, "kk_asli", "kk", kecamatan, reference_year, female_offset=False)
+
+
+def canonical_records(inputs: LinkInputs, reference_year: int) -> DataFrame:
+    """Every source's persons, standardised, NIK/KK decoded, padan status set."""
+    return padan.padan(
+        decoded_records(
+            inputs.sources, inputs.persons, inputs.source_families, inputs.wilayah, reference_year
+        )
+    )
 
 
 def _deterministic(recs: DataFrame) -> tuple[DataFrame, DataFrame]:
@@ -153,7 +165,7 @@ def _trained_linker(
     return linker(table, trained), notes
 
 
-def _person_family(linked: DataFrame, link_keluarga: DataFrame) -> DataFrame:
+def person_family(linked: DataFrame, link_keluarga: DataFrame) -> DataFrame:
     """Each person's family: their Dukcapil KK's, else their first registry family's."""
     order = F.array_position(F.array(*[F.lit(s) for s in golden.PRECEDENCE]), F.col("sumber"))
     candidates = linked.join(link_keluarga, ["sumber", "id_keluarga"]).select(
@@ -168,7 +180,7 @@ def _person_family(linked: DataFrame, link_keluarga: DataFrame) -> DataFrame:
     )
 
 
-def _families(db_api: Any, inputs: LinkInputs, linked: DataFrame, salt: str) -> DataFrame:
+def source_families(db_api: Any, inputs: LinkInputs, linked: DataFrame, salt: str) -> DataFrame:
     """``gold/link_keluarga`` with each source family's linked member count."""
     source_families = (
         linked.select("sumber", "id_keluarga")
@@ -188,7 +200,7 @@ def _families(db_api: Any, inputs: LinkInputs, linked: DataFrame, salt: str) -> 
     return fam.join(members, ["sumber", "id_keluarga"], "left").fillna(0, ["anggota"])
 
 
-def _dtks_families(dtks: DataFrame) -> DataFrame:
+def dtks_families(dtks: DataFrame) -> DataFrame:
     """DTKS holds one line per member: its family fields, once per family."""
     fields = ("NOKK", "KODE_WILAYAH", *DTKS_INDICATORS)
     return dtks.groupBy("ID_KELUARGA").agg(*[F.first(c, ignorenulls=True).alias(c) for c in fields])
@@ -226,18 +238,25 @@ def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:
         "uid_l", "uid_r", F.lit(1.0).alias("match_probability"), F.lit(cluster.NIK).alias("metode")
     ).unionByName(probabilistic)
 
-    nodes = recs.select(F.col("uid").alias("unique_id"), "anchor")
-    assigned = cluster.cluster_persons(db_api, nodes, edges, params.id_salt).persist(
-        StorageLevel.MEMORY_AND_DISK
+    nodes = recs.select(
+        F.col("uid").alias("unique_id"),
+        "anchor",
+        registry.urutan(F.col("sumber"), F.col("anchor")).alias("urutan"),
+    )
+    assigned = (
+        cluster.cluster_persons(db_api, nodes, edges)
+        .withColumn("dtsen_individu_id", registry.person_id(F.col("pendiri"), params.id_salt))
+        .drop("pendiri")
+        .persist(StorageLevel.MEMORY_AND_DISK)
     )
     linked = recs.join(assigned.withColumnRenamed("unique_id", "uid"), "uid").checkpoint()
-    link_keluarga = _families(db_api, inputs, linked, params.id_salt).persist(
+    link_keluarga = source_families(db_api, inputs, linked, params.id_salt).persist(
         StorageLevel.MEMORY_AND_DISK
     )
     relasi = family.relasi(link_keluarga)
 
     in_dtsen = relasi.select("dtsen_keluarga_id")
-    persons = golden.golden_persons(linked, _person_family(linked, link_keluarga))
+    persons = golden.golden_persons(linked, person_family(linked, link_keluarga))
     # Persons of a family in a registry, and registry persons whose family is not.
     gold_persons = (
         persons.join(in_dtsen, "dtsen_keluarga_id", "left_semi")
@@ -254,13 +273,17 @@ def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:
         gold_persons,
         inputs.regsosek_keluarga,
         inputs.p3ke_keluarga,
-        _dtks_families(inputs.dtks),
+        dtks_families(inputs.dtks),
         list(FAMILY_VARIABLES),
         list(DTKS_INDICATORS),
     ).checkpoint()
     table_relasi = family.relasi_table(gold_families)
     tables = {
-        "link_individu": linked.select(
+        # The registry's memory for updates: every record as standardised, with its ID.
+        "silver/rekaman": linked,
+        "silver/tf_nama": model.name_frequencies(linked),
+        "gold/riwayat_id": registry.founded(linked, link_keluarga, params.periode),
+        "gold/link_individu": linked.select(
             "sumber",
             "id_record",
             "dtsen_individu_id",
@@ -270,7 +293,9 @@ def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:
         ),
         # Reviewers see pseudonyms (joined back through gold/link_individu by those
         # allowed to), never the record keys: a Dukcapil record's key is its NIK.
-        "review_pasangan": scored.where(F.col("match_probability") < params.match_threshold).select(
+        "gold/review_pasangan": scored.where(
+            F.col("match_probability") < params.match_threshold
+        ).select(
             stable_id("R", F.col("unique_id_l"), params.id_salt).alias("pseudonim_l"),
             stable_id("R", F.col("unique_id_r"), params.id_salt).alias("pseudonim_r"),
             "sumber_l",
@@ -278,15 +303,16 @@ def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:
             "match_weight",
             "match_probability",
         ),
-        "link_keluarga": link_keluarga.drop("anggota"),
-        "individu": gold_persons,
-        "keluarga": gold_families,
-        "relasi": table_relasi,
-        "linkage_blocking": recs.sparkSession.createDataFrame(
+        "gold/link_keluarga": link_keluarga.drop("anggota"),
+        "gold/individu": gold_persons,
+        "gold/keluarga": gold_families,
+        "gold/relasi": table_relasi,
+        "gold/linkage_blocking": recs.sparkSession.createDataFrame(
             counts, "rule string, comparisons long"
         ),
     }
     figures = {
+        "periode": params.periode,
         "records": n_records,
         "resolved_by_nik": n_resolved,
         "comparisons": counts,

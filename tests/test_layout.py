@@ -22,6 +22,7 @@ STAGES = {
     "rank",
     "allocate",
     "movement",
+    "update",
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
@@ -23,7 +24,7 @@ from delivery.ingestion.validate import (
     parquet_records,
 )
 from dtsen.errors import BadDeliveryError
-from dtsen.io.files import hadoop_path
+from dtsen.io.files import exists, hadoop_path, read_text
 
 log = logging.getLogger("dtsen.ingest")
 
@@ -264,3 +265,18 @@ def read_truth(spark: SparkSession, input_dir: str, table: str) -> DataFrame:
     if not files:
         raise BadDeliveryError(f"{input_dir}/_truth/{table}: no ground truth in this delivery")
     return spark.read.parquet(*[f.uri for f in files])
+
+
+def update_period(spark: SparkSession, input_dir: str) -> str:
+    """The period an update delivery produces: ``<input>/periode.txt``, e.g. ``2025Q3``.
+
+    Raises:
+        BadDeliveryError: the file is missing or does not hold one ``YYYYQn`` line.
+    """
+    uri = f"{input_dir.rstrip('/')}/periode.txt"
+    if not exists(spark, uri):
+        raise BadDeliveryError(f"{uri}: missing (an update delivery names its period there)")
+    value = read_text(spark, uri).strip()
+    if not re.fullmatch(r"20[0-9]{2}Q[1-4]", value):
+        raise BadDeliveryError(f"{uri}: period {value!r} is not of the form YYYYQn (e.g. 2025Q3)")
+    return value

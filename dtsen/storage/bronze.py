@@ -146,3 +146,38 @@ def missing_tables(delivery: Delivery, mapping: SourceMapping, absent: Sequence[
         elif not any(f.size > 0 for f in files):
             missing.append(f"{spec.path} (only empty files: no header)")
     return missing
+
+
+def ingest_delivery(
+    spark: SparkSession, storage: Storage, cfg: Config, mapping: SourceMapping
+) -> list[TableReport]:
+    """Ingest every table of ``mapping`` from ``cfg.delivery`` as one batch.
+
+    Returns the per-table accounting (rows read = accepted + quarantined).
+
+    Raises:
+        BadDeliveryError: the folder or a table is missing (and not declared absent),
+            or a table's accounting does not balance.
+    """
+    delivery = Delivery(spark, cfg.delivery)
+    if not delivery.exists(""):
+        raise BadDeliveryError(f"{cfg.delivery}: delivery folder does not exist")
+    missing = missing_tables(delivery, mapping, cfg.ingest.absent)
+    if missing:
+        raise BadDeliveryError(
+            f"{cfg.delivery}: not delivered: {'; '.join(missing)} (a source knowingly absent "
+            "this period is declared with --set ingest.absent=[source,...])"
+        )
+    tables = mapping.tables
+    batch = cfg.ingest.batch or delivery.fingerprint([(t.path, t.format) for t in tables.values()])
+    log.info("ingesting %s as batch %s", cfg.delivery, batch)
+    today = date.today()
+    reports = [
+        ingest_table(spark, storage, delivery, name, spec, batch, today)
+        for name, spec in tables.items()
+    ]
+    stamp_batch(storage, batch, cfg.delivery)
+    unbalanced = [r.table for r in reports if not r.balanced]
+    if unbalanced:
+        raise BadDeliveryError(f"row accounting does not balance for {unbalanced}")
+    return reports

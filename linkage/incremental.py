@@ -1,0 +1,259 @@
+"""An update's person linkage: only the new records are scored, against the register.
+
+The register is ``silver/rekaman`` (every record linked so far, standardised, with its
+ID). An update brings a fresh Dukcapil extract and the records typed in the field
+(ground checks, proposals). Steps:
+
+1. :func:`diff_dukcapil`: the new extract against the register's Dukcapil records by
+   NIK: ``BARU`` NIKs (births, new registrations) are new records; ``BERUBAH`` ones
+   (KK, status, region, address or identity changed) keep their ID and replace their
+   row; ``DIHAPUS`` ones (no longer extracted) keep their row, no longer an anchor.
+2. :func:`nik_edges`: the deterministic pass for the new records, against the Dukcapil
+   records holding their NIKs only (a semi-join, not a pass over the register).
+3. Splink with the saved model: ``predict_between(register, new)`` and
+   ``predict_within(new)``, term frequencies from the register's (``silver/tf_nama``).
+4. :func:`resolve`: connected components over the new records and the *existing
+   persons* they touch (one node per existing ID), with the anchor rule of
+   :mod:`linkage.cluster`. A component with no existing person mints a new ID; with
+   one, its records take that ID; with several, new evidence has joined them: the
+   oldest ID survives and the others are retired (``GABUNG``).
+
+Nothing already linked is re-clustered except through step 4's merges, so the work and
+the pairs scored grow with the update.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from linkage import cluster, model, padan, registry
+
+DIFF_COLUMNS = (
+    "id_keluarga",
+    "status_dukcapil",
+    "kode_wilayah",
+    "alamat",
+    "rt",
+    "rw",
+    "hubungan",
+    "nama",
+    "tanggal_lahir",
+    "jenis_kelamin",
+)
+"""What makes a Dukcapil record ``BERUBAH``: its KK, status, place or identity."""
+BARU, BERUBAH, DIHAPUS, SAMA = "BARU", "BERUBAH", "DIHAPUS", "SAMA"
+EXISTING = -1
+"""``urutan`` of an existing person's node: it outranks every new record as founder."""
+
+
+def _fingerprint() -> F.Column:
+    # Named fields in JSON: a null in one column never collides with another's value.
+    return F.xxhash64(F.to_json(F.struct(*DIFF_COLUMNS)))
+
+
+def diff_dukcapil(register: DataFrame, extract: DataFrame) -> DataFrame:
+    """Every NIK of either side with ``perubahan`` (BARU, BERUBAH, DIHAPUS, SAMA).
+
+    Args:
+        register: ``silver/rekaman`` (only its Dukcapil rows are read).
+        extract: the new extract's canonical Dukcapil records (decoded, padan set).
+
+    Returns:
+        ``uid`` and ``perubahan``, plus ``kk_lama`` / ``kk_baru`` (the KK before and
+        after) for the families step.
+    """
+    old = register.where(F.col("sumber") == "dukcapil").select(
+        "uid", _fingerprint().alias("_old"), F.col("id_keluarga").alias("kk_lama")
+    )
+    new = extract.select("uid", _fingerprint().alias("_new"), F.col("id_keluarga").alias("kk_baru"))
+    joined = old.join(new, "uid", "full")
+    return joined.select(
+        "uid",
+        F.when(F.col("_old").isNull(), BARU)
+        .when(F.col("_new").isNull(), DIHAPUS)
+        .when(F.col("_old") != F.col("_new"), BERUBAH)
+        .otherwise(SAMA)
+        .alias("perubahan"),
+        "kk_lama",
+        "kk_baru",
+    )
+
+
+def refreshed_register(register: DataFrame, extract: DataFrame, diff: DataFrame) -> DataFrame:
+    """The register's rows with ``BERUBAH`` Dukcapil records replaced by the new extract's
+    (keeping their ID and linkage fields) and ``DIHAPUS`` ones no longer anchors."""
+    changed = diff.where(F.col("perubahan") == BERUBAH).select("uid")
+    gone = diff.where(F.col("perubahan") == DIHAPUS).select("uid", F.lit(True).alias("_gone"))
+    kept_fields = ("dtsen_individu_id", "match_probability", "metode")
+    replacement = extract.join(changed, "uid", "left_semi").join(
+        register.select("uid", *kept_fields), "uid"
+    )
+    replacement = replacement.withColumn("anchor", F.col("status_dukcapil") != "GANDA").withColumn(
+        "terselesaikan", F.col("anchor")
+    )
+    rest = register.join(changed, "uid", "left_anti").join(gone, "uid", "left")
+    rest = rest.withColumn("anchor", F.col("anchor") & F.col("_gone").isNull()).drop("_gone")
+    return rest.unionByName(replacement.select(*rest.columns))
+
+
+def nik_edges(new: DataFrame, extract: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """The new typed records padan-checked, and their trusted-NIK edges.
+
+    Only the Dukcapil records holding one of the new records' NIKs take part, so this is
+    a semi-join against the extract, not a pass over the register.
+    """
+    typed = new.where(F.col("sumber") != "dukcapil")
+    niks = typed.where(F.col("nik_alasan").isNull()).select("nik").distinct()
+    reference = extract.join(F.broadcast(niks), "nik", "left_semi")
+    checked = padan.padan(
+        typed.unionByName(reference.drop("status_padan", "uid_dukcapil"), allowMissingColumns=True)
+    )
+    return checked.where(F.col("sumber") != "dukcapil"), padan.nik_edges(checked)
+
+
+def with_name_frequencies(frame: DataFrame, tf_nama: DataFrame) -> DataFrame:
+    """Splink's input with ``tf_nama`` supplied from the register's frequencies; a name
+    the register never saw counts as the rarest it knows."""
+    rarest = tf_nama.agg(F.min("tf_nama").alias("_rarest"))
+    return (
+        frame.join(tf_nama, "nama", "left")
+        .crossJoin(F.broadcast(rarest))
+        .withColumn("tf_nama", F.coalesce("tf_nama", "_rarest"))
+        .drop("_rarest")
+    )
+
+
+def score(
+    db_api: Any,
+    saved: dict[str, Any],
+    register: DataFrame,
+    new: DataFrame,
+    tf_nama: DataFrame,
+    threshold: float,
+) -> DataFrame:
+    """Scored pairs (``unique_id_l``, ``unique_id_r``, ``match_probability``) at or above
+    ``threshold``: register x new, and new x new, with the saved model."""
+    from splink import Linker
+
+    existing = db_api.register(with_name_frequencies(model.model_input(register), tf_nama))
+    incoming = db_api.register(with_name_frequencies(model.model_input(new), tf_nama))
+    linker = Linker(incoming, saved, log_level=30)
+    between = linker.inference.predict_between(
+        existing, incoming, threshold_match_probability=threshold
+    ).as_spark_dataframe()
+    within = linker.inference.predict_within(
+        incoming, threshold_match_probability=threshold
+    ).as_spark_dataframe()
+    columns = ("unique_id_l", "unique_id_r", "match_probability")
+    return between.select(*columns).unionByName(within.select(*columns))
+
+
+def resolve(
+    db_api: Any,
+    new: DataFrame,
+    register: DataFrame,
+    edges: DataFrame,
+    riwayat: DataFrame,
+    periode: str,
+    salt: str,
+) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """IDs for the new records, merges among existing IDs, and their log rows.
+
+    Args:
+        new: the new records (``uid``, ``sumber``, ``anchor``).
+        register: ``silver/rekaman`` refreshed (``uid``, ``dtsen_individu_id``, ``anchor``).
+        edges: ``uid_l``, ``uid_r``, ``match_probability``, ``metode``; every edge has at
+            least one new record, the other end may be a register record.
+        riwayat: ``gold/riwayat_id`` so far (when each existing ID was born).
+
+    Returns:
+        ``assigned`` (``uid``, ``dtsen_individu_id``, ``match_probability``,
+        ``metode``) for the new records; ``merged`` (``id_lama``, ``id_baru``) for the
+        retired IDs; ``events``: the ``gold/riwayat_id`` rows (``BARU``, ``GABUNG``).
+    """
+    owner = register.select(F.col("uid").alias("_uid"), F.col("dtsen_individu_id").alias("_id"))
+
+    def as_node(side: str) -> DataFrame:
+        return F.coalesce(F.col(f"_id_{side}"), F.col(side))
+
+    ends = (
+        edges.join(owner.withColumnsRenamed({"_uid": "uid_l", "_id": "_id_uid_l"}), "uid_l", "left")
+        .join(owner.withColumnsRenamed({"_uid": "uid_r", "_id": "_id_uid_r"}), "uid_r", "left")
+        .select(
+            as_node("uid_l").alias("uid_l"),
+            as_node("uid_r").alias("uid_r"),
+            "match_probability",
+            "metode",
+        )
+    )
+    touched = (
+        ends.select(F.col("uid_l").alias("id"))
+        .unionByName(ends.select(F.col("uid_r").alias("id")))
+        .join(register.select(F.col("dtsen_individu_id").alias("id")).distinct(), "id", "left_semi")
+    )
+    anchored = register.groupBy(F.col("dtsen_individu_id").alias("id")).agg(
+        F.max(F.col("anchor").cast("int")).alias("_a")
+    )
+    existing_nodes = (
+        touched.distinct()
+        .join(anchored, "id")
+        .select(
+            F.col("id").alias("unique_id"),
+            (F.col("_a") == 1).alias("anchor"),
+            F.lit(EXISTING).alias("urutan"),
+        )
+    )
+    new_nodes = new.select(
+        F.col("uid").alias("unique_id"),
+        "anchor",
+        registry.urutan(F.col("sumber"), F.col("anchor")).alias("urutan"),
+    )
+    nodes = new_nodes.unionByName(existing_nodes)
+    clustered = cluster.cluster_persons(db_api, nodes, ends).join(
+        nodes.select("unique_id", "urutan"), "unique_id"
+    )
+    members = clustered.where(F.col("urutan") == EXISTING).select(
+        "pendiri", F.col("unique_id").alias("id")
+    )
+    born = registry.with_birth(members, riwayat, "individu")
+    survivor = born.groupBy("pendiri").agg(
+        F.min(F.struct(F.coalesce("_lahir", F.lit("9999Q9")), F.col("id")))
+        .getField("id")
+        .alias("_survivor")
+    )
+    evidence = (
+        clustered.where(F.col("urutan") != EXISTING)
+        .groupBy("pendiri")
+        .agg(
+            F.array_join(F.array_sort(F.collect_set(F.split("unique_id", ":")[0])), "+").alias(
+                "sumber_bukti"
+            )
+        )
+    )
+    decided = clustered.join(survivor, "pendiri", "left").withColumn(
+        "dtsen_individu_id",
+        F.coalesce("_survivor", registry.person_id(F.col("pendiri"), salt)),
+    )
+    assigned = decided.where(F.col("urutan") != EXISTING).select(
+        F.col("unique_id").alias("uid"), "dtsen_individu_id", "match_probability", "metode"
+    )
+    merged = decided.where(
+        (F.col("urutan") == EXISTING) & (F.col("unique_id") != F.col("dtsen_individu_id"))
+    ).select(F.col("unique_id").alias("id_lama"), F.col("dtsen_individu_id").alias("id_baru"))
+    minted = (
+        decided.where(F.col("_survivor").isNull())
+        .select(F.col("dtsen_individu_id").alias("id_baru"), "pendiri")
+        .distinct()
+        .join(evidence, "pendiri")
+    )
+    gabung = merged.join(
+        decided.select(F.col("dtsen_individu_id").alias("id_baru"), "pendiri").distinct(),
+        "id_baru",
+    ).join(evidence, "pendiri")
+    log = registry.events(minted, periode, "individu", registry.BARU).unionByName(
+        registry.events(gabung, periode, "individu", registry.GABUNG, id_lama="id_lama")
+    )
+    return assigned, merged, log
