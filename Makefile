@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 INPUT ?=
 WAREHOUSE ?= warehouse
 SYNTHETIC := data/synthetic
+SYNTHETIC_UPDATE := data/synthetic-update
 CONF ?= conf/local.yaml
 INDIVIDUALS ?=
 
-.PHONY: run test check format generate ingest link evaluate_link train_pmt rank evaluate_pmt allocate movement mlflow-ui clean java jars cleanup wheel
+.PHONY: run test check format generate ingest link evaluate_link train_pmt rank evaluate_pmt allocate movement update mlflow-ui clean java jars cleanup wheel
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11) on PATH"; exit 1; }
@@ -60,6 +61,25 @@ endif
 	$(call JOB,rank)
 	@if [ -d "$(DELIVERY)/_truth" ]; then $(call JOB,evaluate_pmt); fi
 	$(call JOB,allocate)
+ifeq ($(INPUT),)
+	$(call APPLY_UPDATE,$(SYNTHETIC_UPDATE))
+endif
+
+# One quarter's update delivery applied to the register, then its period ranked,
+# allocated and compared with the previous one (the period is the update's periode.txt).
+UPDATE_JOB = $(DELTA_ENV) $(PY) -m jobs.$(1) --conf $(CONF) --input $(2) --warehouse $(WAREHOUSE) \
+	--set ranking.periode=$$(cat $(2)/periode.txt)
+define APPLY_UPDATE
+	$(call UPDATE_JOB,update,$(1))
+	$(call UPDATE_JOB,rank,$(1))
+	$(call UPDATE_JOB,allocate,$(1))
+	$(call UPDATE_JOB,movement,$(1))
+endef
+
+# make update INPUT=<update delivery> [WAREHOUSE=warehouse]
+update: $(STAMP) java jars
+	@test -n "$(INPUT)" || { echo "make update needs INPUT=<update delivery folder>"; exit 1; }
+	$(call APPLY_UPDATE,$(INPUT))
 
 generate: $(STAMP) java jars
 	$(call JOB,generate) $(if $(INDIVIDUALS),--individuals $(INDIVIDUALS))

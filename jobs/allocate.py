@@ -3,14 +3,22 @@
     python -m jobs.allocate [--input DIR] [--warehouse DIR] [--conf FILE] [--set k=v]
 
 For ``ranking.periode``, reads ``gold/peringkat``, ``gold/kelayakan``, ``gold/individu``
-and the newest ingested ``program/penerima`` and ``referensi/kemiskinan``. For each
-program of ``allocation.programs`` (PKH, SEMBAKO, PBI by default): scales the national
-quota to the delivery's population, splits it over kab/kota by their share of the
-poor, compares it with current recipients (``KURANG`` / ``LEBIH`` / ``SESUAI``),
-selects recipients in priority order, and counts who enters and who leaves, and why.
-Writes ``gold/kuota``, ``gold/penerima_program``, ``gold/keputusan_program`` (every
-candidate's decision, exits included) and ``gold/mutasi_program`` (the counts),
-replacing only this period's rows. Prints the totals per program.
+and the newest ingested ``program/penerima`` and ``referensi/kemiskinan``; and, where
+they exist (an absent table reads as empty: the first period has none), the update
+tables ``gold/groundcheck``, ``gold/usulan``, ``gold/sanggahan`` up to the period,
+``gold/permintaan_reaktivasi`` of the period, and earlier periods'
+``gold/keputusan_program`` and ``gold/reaktivasi``. For each program of
+``allocation.programs`` (PKH, SEMBAKO, PBI by default): scales the national quota to the
+delivery's population, splits it over kab/kota by their share of the poor, compares it
+with current recipients (``KURANG`` / ``LEBIH`` / ``SESUAI``), selects recipients in
+priority order (PBI reactivations, recipients, ground-checked families, the regent's
+waiting list, rank), redistributes nationally the places a kab/kota could not fill, and
+counts who enters and who leaves, and why. Writes ``gold/kuota``,
+``gold/penerima_program``, ``gold/keputusan_program`` (every candidate's decision, exits
+included), ``gold/mutasi_program`` (the counts), ``gold/reaktivasi`` (the period's
+reactivation requests, granted or refused) and ``gold/antrian_groundcheck`` (the families
+to visit next), replacing only this period's rows. Prints the totals per program, the
+queue per reason and the reactivations per outcome.
 """
 
 from __future__ import annotations
@@ -24,8 +32,20 @@ from dtsen import cli
 from dtsen.config import Config
 from dtsen.storage import Storage
 from dtsen.storage.bronze import latest_batch, read_bronze
-from dtsen.storage.periods import read_period
-from ranking.programs import allocate_programs, format_figures, recipients, summary
+from dtsen.storage.periods import Span, read_period, read_periods
+from ranking.antrian import SANGGAHAN_SCHEMA
+from ranking.groundcheck import GROUNDCHECK_SCHEMA
+from ranking.programs import (
+    KEPUTUSAN_LALU_SCHEMA,
+    UpdateInputs,
+    allocate_programs,
+    format_figures,
+    recipients,
+    summary,
+    update_summary,
+)
+from ranking.reactivation import PERMINTAAN_SCHEMA, REAKTIVASI_SCHEMA
+from ranking.usulan import USULAN_SCHEMA
 
 
 def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
@@ -36,7 +56,18 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
     def period(table: str, required: bool = True) -> DataFrame:
         return read_period(storage, table, periode, required=required)
 
+    def periods(table: str, schema: str, span: Span = "upto") -> DataFrame:
+        return read_periods(storage, table, periode, schema, span)
+
     persons = storage.read("gold/individu").select("dtsen_individu_id", "dtsen_keluarga_id", "nik")
+    updates = UpdateInputs(
+        groundcheck=periods("gold/groundcheck", GROUNDCHECK_SCHEMA),
+        usulan=periods("gold/usulan", USULAN_SCHEMA),
+        sanggahan=periods("gold/sanggahan", SANGGAHAN_SCHEMA),
+        permintaan=periods("gold/permintaan_reaktivasi", PERMINTAAN_SCHEMA, "only"),
+        keputusan_lalu=periods("gold/keputusan_program", KEPUTUSAN_LALU_SCHEMA, "before"),
+        reaktivasi_lalu=periods("gold/reaktivasi", REAKTIVASI_SCHEMA, "before"),
+    )
     result = allocate_programs(
         cfg.programs(),
         periode,
@@ -46,6 +77,7 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
         persons,
         read_bronze(storage, "program_penerima", batch),
         read_bronze(storage, "referensi_kemiskinan", batch),
+        updates,
     )
     where = {"periode": periode}
     for frame, table in (
@@ -53,6 +85,8 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
         (result.keputusan, "gold/keputusan_program"),
         (result.mutasi, "gold/mutasi_program"),
         (recipients(result.keputusan), "gold/penerima_program"),
+        (result.reaktivasi, "gold/reaktivasi"),
+        (result.antrian, "gold/antrian_groundcheck"),
     ):
         storage.write(frame, table, partition_by=["periode"], replace_where=where)
     result.release()
@@ -61,6 +95,10 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
         "periode": periode,
         "penduduk": result.population,
         "program": summary(*[period(t, required=False) for t in tables], result.totals),
+        **update_summary(
+            period("gold/antrian_groundcheck", required=False),
+            period("gold/reaktivasi", required=False),
+        ),
     }
 
 

@@ -2,13 +2,15 @@
 
     python -m jobs.rank [--input DIR] [--warehouse DIR] [--conf FILE] [--set k=v] [--reproduce]
 
-Reads ``gold/keluarga``, ``gold/individu`` and the newest ingested batch of the admin
-tables; scores with ``ranking.model_uri`` (default ``models:/dtsen-pmt@champion``,
-recorded per row as the exact version); applies ``ranking.adjustments``; computes the
-population-weighted desil at national, provincial and kab/kota level; writes
-``gold/peringkat``, ``gold/peringkat_faktor`` (each family's ``ranking.factors_top``
-largest feature contributions) and ``gold/kelayakan`` for ``ranking.periode`` (replacing only that
-period's rows, in one commit each). Prints the national desil distribution.
+Reads ``gold/keluarga``, ``gold/individu``, the newest ingested batch of the admin
+tables and, once an update has written it, ``gold/groundcheck`` up to the period (each
+family's latest visit outcome is an exclusion reason); scores with ``ranking.model_uri``
+(default ``models:/dtsen-pmt@champion``, recorded per row as the exact version); applies
+``ranking.adjustments``; computes the population-weighted desil at national, provincial
+and kab/kota level; writes ``gold/peringkat``, ``gold/peringkat_faktor`` (each family's
+``ranking.factors_top`` largest feature contributions) and ``gold/kelayakan`` for
+``ranking.periode`` (replacing only that period's rows, in one commit each). Prints the
+national desil distribution.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from dtsen.io.pmt_registry import connect, load_scoring_model
 from dtsen.storage import Storage
 from dtsen.storage.bronze import latest_batch, read_bronze
 from dtsen.storage.manifest import manifest_of
-from dtsen.storage.periods import read_period
+from dtsen.storage.periods import read_period, read_periods
 from ranking.adjustments import apply_adjustments, family_signals
 from ranking.eligibility import kelayakan
+from ranking.groundcheck import GROUNDCHECK_SCHEMA
 from ranking.peringkat import desil_distribution, family_exclusions, format_figures, ranked
 from ranking.scoring import family_features, family_scores, peringkat_faktor
 
@@ -78,6 +81,7 @@ def run(
         bronze("admin_negatif"),
         ump,
         rk.periode,
+        read_periods(storage, "gold/groundcheck", rk.periode, GROUNDCHECK_SCHEMA),
     )
     where = {"periode": rk.periode}
     for frame, table in (

@@ -131,3 +131,52 @@ def format_metrics(rows: list[dict]) -> str:
             f"{fmt(r['recall']):>8} {fmt(r['f1']):>8} {r['pasangan_benar']:>10}"
         )
     return "\n".join(lines)
+
+
+def attachment(
+    before: DataFrame, first_truth: DataFrame, update_truth: DataFrame, after: DataFrame
+) -> dict[str, float]:
+    """How an update's records attached to the register, against the two truths.
+
+    A registered person's expected ID is the one most of their first-period records had.
+    Precision: of the update records given an ID that existed before, the share given
+    their person's; recall: of the update records of registered persons, the share given
+    their person's; ``baru_benar``: of the update records of persons new to the register,
+    the share given an ID that did not exist before.
+
+    Args:
+        before: ``gold/link_individu`` before the update.
+        first_truth / update_truth: ``_truth/individu`` of the first period / the update
+            (``sumber``, ``id_record``, ``person_id``).
+        after: ``gold/link_individu`` after it.
+    """
+    known = (
+        before.join(first_truth, ["sumber", "id_record"])
+        .groupBy("person_id")
+        .agg(F.mode("dtsen_individu_id").alias("_expected"))
+    )
+    old_ids = before.select(F.col("dtsen_individu_id").alias("_id")).distinct()
+    old_ids = old_ids.withColumn("_existed", F.lit(True))
+    typed = update_truth.where(~F.col("sumber").isin("dukcapil"))
+    linked = (
+        typed.join(after, ["sumber", "id_record"])
+        .join(known, "person_id", "left")
+        .join(old_ids, F.col("dtsen_individu_id") == F.col("_id"), "left")
+    )
+    right = F.col("dtsen_individu_id") == F.col("_expected")
+    row = linked.agg(
+        F.count(F.lit(1)).alias("rekaman"),
+        F.sum(F.col("_expected").isNotNull().cast("int")).alias("terdaftar"),
+        F.sum(F.coalesce(right, F.lit(False)).cast("int")).alias("benar"),
+        F.sum(F.col("_existed").isNotNull().cast("int")).alias("ke_id_lama"),
+        F.sum((F.col("_expected").isNull()).cast("int")).alias("baru"),
+        F.sum((F.col("_expected").isNull() & F.col("_existed").isNull()).cast("int")).alias(
+            "baru_id_baru"
+        ),
+    ).first()
+    return {
+        "rekaman": row["rekaman"],
+        "presisi": row["benar"] / max(row["ke_id_lama"], 1),
+        "recall": row["benar"] / max(row["terdaftar"], 1),
+        "baru_benar": row["baru_id_baru"] / max(row["baru"], 1),
+    }

@@ -8,7 +8,9 @@ arrives as the ``dalam_desil`` flag.
 The flow for one program: :func:`scale_quota` (national quota to the population a
 delivery covers), :func:`kab_quotas` (split by each kab/kota's share of the poor),
 :func:`quota_status` (``gold/kuota``), :func:`allocate` (``gold/penerima_program`` and
-the exits), :func:`changes` (the summary of entries, exits and targeting errors).
+the exits), :func:`ranking.redistribution.redistribute` (places a kab/kota cannot fill,
+given to the best candidates elsewhere), :func:`changes` (the summary of entries, exits,
+targeting errors and redistributed places).
 """
 
 from __future__ import annotations
@@ -29,13 +31,28 @@ KURANG = "KURANG"
 LEBIH = "LEBIH"
 SESUAI = "SESUAI"
 
-# Reasons for selection, by priority.
+# Reasons for selection; a unit's ``prioritas`` is its reason's place in PRIORITIES.
+REAKTIVASI = "REAKTIVASI"
 TETAP = "TETAP"
 TETAP_BELUM_GROUNDCHECK = "TETAP_BELUM_GROUNDCHECK"
 BARU_GROUNDCHECK = "BARU_GROUNDCHECK"
+BARU_DAFTAR_TUNGGU = "BARU_DAFTAR_TUNGGU"
 BARU_PERINGKAT = "BARU_PERINGKAT"
+PRIORITIES = (
+    REAKTIVASI,
+    TETAP,
+    TETAP_BELUM_GROUNDCHECK,
+    BARU_GROUNDCHECK,
+    BARU_DAFTAR_TUNGGU,
+    BARU_PERINGKAT,
+)
+"""Selection reasons, most urgent first: ``prioritas`` 1 is ``REAKTIVASI``, 6 is
+``BARU_PERINGKAT`` (see :func:`allocate`)."""
+REDISTRIBUSI_NASIONAL = "REDISTRIBUSI_NASIONAL"
+"""A unit selected by the national pass, on a place its own kab/kota could not fill."""
 # Exit reasons of current recipients who are not selected.
 TIDAK_LAYAK = "TIDAK_LAYAK"
+BATAS_REAKTIVASI = "BATAS_REAKTIVASI"
 DI_LUAR_DESIL = "DI_LUAR_DESIL"
 LEBIH_KUOTA = "LEBIH_KUOTA"
 TIDAK_DI_DTSEN = "TIDAK_DI_DTSEN"
@@ -45,8 +62,12 @@ KELUAR = "KELUAR"
 GALAT = "GALAT"
 INKLUSI = "INKLUSI"
 EKSKLUSI = "EKSKLUSI"
+REDISTRIBUSI = "REDISTRIBUSI"
 
 _FLAGS = ("dalam_desil", "layak", "penerima", "sudah_groundcheck")
+_UPDATE_FLAGS = ("daftar_tunggu", "reaktivasi", "batas_reaktivasi")
+"""Flags only an update period sets (see :func:`ranking.candidates.with_update_flags`);
+a candidates frame without them reads them as false."""
 
 
 def scale_quota(national_quota: int, delivery_population: int, national_population: int) -> int:
@@ -173,16 +194,19 @@ def _flag(name: str) -> Column:
 def allocate(candidates: DataFrame, quotas: DataFrame) -> DataFrame:
     """Select a program's recipients per kab/kota within its quota.
 
-    Priorities (reference/domain.md §8), all of them only for ``layak`` units:
+    Priorities (reference/domain.md §8, updates.md item 7), all of them only for
+    ``layak`` units:
 
-    1. ``TETAP``: current recipients in the desil range keep their aid;
-    2. ``TETAP_BELUM_GROUNDCHECK``: current recipients outside the desil range keep it
+    1. ``REAKTIVASI``: PBI-JK members reactivated this period or the last
+       (:mod:`ranking.reactivation`), whatever their desil;
+    2. ``TETAP``: current recipients in the desil range keep their aid;
+    3. ``TETAP_BELUM_GROUNDCHECK``: current recipients outside the desil range keep it
        until a ground check has confirmed their situation;
-    3. ``BARU_GROUNDCHECK``: non-recipients in the desil range already ground-checked;
-    4. ``BARU_PERINGKAT``: the other non-recipients in the desil range, by rank.
-
-    The decree's second filling priority, the waiting list approved by the regional
-    head, has no data source in the input contract and is not applied.
+    4. ``BARU_GROUNDCHECK``: non-recipients in the desil range already ground-checked
+       (the decree's first filling priority);
+    5. ``BARU_DAFTAR_TUNGGU``: non-recipients on the regent's approved waiting list (its
+       second); the decree bounds the first and third by the desil range, not this one;
+    6. ``BARU_PERINGKAT``: the other non-recipients in the desil range, by rank (its third).
 
     Within each kab, units are taken in order of (``prioritas``, ``persentil``,
     ``unit_id``) until the kab's ``kuota`` is reached: a kab under quota takes in new
@@ -192,51 +216,69 @@ def allocate(candidates: DataFrame, quotas: DataFrame) -> DataFrame:
     unique tie-breaker that makes the choice reproducible. A null ``persentil`` (no
     score) sorts last.
 
+    Reactivated members are selected even beyond the quota (a reactivation is granted
+    for a medical need, not rationed), but they count against it: being first in the
+    order, they take the kab's first places, and the other units fill what is left.
+    A reactivated member past the deadline (``batas_reaktivasi``) cannot be selected.
+
     Args:
         candidates: one row per unit: ``unit_id`` (string, unique), ``kode_kab``,
             ``persentil`` (double, national percentile, lower = poorer),
             ``dalam_desil``, ``layak``, ``penerima``, ``sudah_groundcheck`` (booleans;
-            a null reads as false). Other columns are kept.
+            a null reads as false) and, optionally (absent reads as false),
+            ``daftar_tunggu``, ``reaktivasi``, ``batas_reaktivasi``. Other columns are
+            kept.
         quotas: ``kode_kab``, ``kuota``; a kab without a row has quota 0.
 
     Returns:
         Every candidate, its flags with nulls read as false, plus ``terpilih``
-        (boolean), ``prioritas`` (int 1-4, null when the unit cannot be selected) and
+        (boolean), ``prioritas`` (int 1-6, null when the unit cannot be selected) and
         ``alasan`` (string): the priority's reason for selected units; for current
         recipients not selected the exit reason ``TIDAK_LAYAK`` (not eligible),
+        ``BATAS_REAKTIVASI`` (reactivated, not ground-checked within two periods),
         ``DI_LUAR_DESIL`` (outside the desil range and ground-checked) or
         ``LEBIH_KUOTA`` (would be kept but the kab is over quota); null otherwise.
     """
-    dalam_desil, layak, penerima, checked = (F.col(f) for f in _FLAGS)
-    prioritas = (
-        F.when(penerima & layak & dalam_desil, 1)
-        .when(penerima & layak & ~checked, 2)
-        .when(~penerima & layak & dalam_desil & checked, 3)
-        .when(~penerima & layak & dalam_desil, 4)
+    present = set(candidates.columns)
+    flags = {f: _flag(f) for f in _FLAGS} | {
+        f: _flag(f) if f in present else F.lit(False) for f in _UPDATE_FLAGS
+    }
+    dalam_desil, layak, penerima, checked, tunggu, reaktivasi, batas = (
+        F.col(f) for f in (*_FLAGS, *_UPDATE_FLAGS)
     )
+    conditions = {
+        REAKTIVASI: reaktivasi & layak,
+        TETAP: penerima & layak & dalam_desil,
+        TETAP_BELUM_GROUNDCHECK: penerima & layak & ~checked,
+        BARU_GROUNDCHECK: ~penerima & layak & dalam_desil & checked,
+        BARU_DAFTAR_TUNGGU: ~penerima & layak & tunggu,
+        BARU_PERINGKAT: ~penerima & layak & dalam_desil,
+    }
+    # A unit past its reactivation deadline takes no priority; otherwise its first
+    # matching reason's place in PRIORITIES (1-based), which also names the reason.
+    prioritas = F.when(batas, F.lit(None).cast("int"))
+    for number, reason in enumerate(PRIORITIES, start=1):
+        prioritas = prioritas.when(conditions[reason], number)
+    selected_reason = F.element_at(F.array(*map(F.lit, PRIORITIES)), F.col("prioritas"))
+    reactivated = F.col("prioritas") == PRIORITIES.index(REAKTIVASI) + 1
     taken = Window.partitionBy("kode_kab").orderBy(
         F.asc_nulls_last("prioritas"), F.asc_nulls_last("persentil"), F.asc("unit_id")
     )
     kuota = quotas.select("kode_kab", F.col("kuota").cast("long").alias("_kuota"))
-    selected_reason = (
-        F.when(F.col("prioritas") == 1, TETAP)
-        .when(F.col("prioritas") == 2, TETAP_BELUM_GROUNDCHECK)
-        .when(F.col("prioritas") == 3, BARU_GROUNDCHECK)
-        .otherwise(BARU_PERINGKAT)
-    )
+    within_quota = F.row_number().over(taken) <= F.coalesce("_kuota", F.lit(0))
     return (
-        candidates.withColumns({f: _flag(f) for f in _FLAGS})
+        candidates.withColumns(flags)
         .withColumn("prioritas", prioritas.cast("int"))
         .join(F.broadcast(kuota), "kode_kab", "left")
         .withColumn(
             "terpilih",
-            F.col("prioritas").isNotNull()
-            & (F.row_number().over(taken) <= F.coalesce("_kuota", F.lit(0))),
+            F.col("prioritas").isNotNull() & (within_quota | reactivated),
         )
         .withColumn(
             "alasan",
             F.when(F.col("terpilih"), selected_reason)
             .when(penerima & ~layak, TIDAK_LAYAK)
+            .when(batas, BATAS_REAKTIVASI)
             .when(penerima & ~dalam_desil & checked, DI_LUAR_DESIL)
             .when(penerima, LEBIH_KUOTA),
         )
@@ -251,7 +293,7 @@ def _counts(df: DataFrame, arah: str, alasan: Column) -> DataFrame:
 
 
 def changes(decisions: DataFrame, unknown_recipients: DataFrame | None = None) -> DataFrame:
-    """Entries, exits and targeting errors of one program's allocation.
+    """Entries, exits, targeting errors and redistributed places of one program's allocation.
 
     Args:
         decisions: the output of :func:`allocate`.
@@ -268,7 +310,10 @@ def changes(decisions: DataFrame, unknown_recipients: DataFrame | None = None) -
         - ``GALAT`` ``INKLUSI``: current recipients who are not both layak and in the
           desil range (inclusion error), and ``GALAT`` ``EKSKLUSI``: layak units in the
           desil range not receiving now (exclusion error). Both always present;
-          recipients outside DTSEN are not in them (they are ``TIDAK_DI_DTSEN``).
+          recipients outside DTSEN are not in them (they are ``TIDAK_DI_DTSEN``);
+        - ``REDISTRIBUSI`` ``REDISTRIBUSI_NASIONAL``: units selected by the national
+          pass, current recipients among them (always present). The new ones among them
+          are also ``MASUK`` ``REDISTRIBUSI_NASIONAL``.
     """
     flags = decisions.withColumns({f: _flag(f) for f in _FLAGS})
     target = F.col("layak") & F.col("dalam_desil")
@@ -290,22 +335,25 @@ def changes(decisions: DataFrame, unknown_recipients: DataFrame | None = None) -
     def _tally(condition: Column) -> Column:
         return F.coalesce(F.sum(F.when(condition, 1).otherwise(0)), F.lit(0)).cast("long")
 
+    # Counts that are always present, 0 too: one aggregate, one row per count.
+    tallies = {
+        (GALAT, INKLUSI): penerima & ~target,
+        (GALAT, EKSKLUSI): target & ~penerima,
+        (REDISTRIBUSI, REDISTRIBUSI_NASIONAL): selected
+        & (F.col("alasan") == REDISTRIBUSI_NASIONAL),
+    }
     errors = flags.agg(
-        _tally(penerima & ~target).alias(INKLUSI), _tally(target & ~penerima).alias(EKSKLUSI)
-    ).select(
-        F.inline(
-            F.array(
-                *[
-                    F.struct(
-                        F.lit(GALAT).alias("arah"),
-                        F.lit(name).alias("alasan"),
-                        F.col(name).alias("jumlah"),
-                    )
-                    for name in (INKLUSI, EKSKLUSI)
-                ]
-            )
-        )
-    )
+        F.array(
+            *[
+                F.struct(
+                    F.lit(arah).alias("arah"),
+                    F.lit(alasan).alias("alasan"),
+                    _tally(condition).alias("jumlah"),
+                )
+                for (arah, alasan), condition in tallies.items()
+            ]
+        ).alias("tally")
+    ).select(F.inline("tally"))
     result = errors
     for part in parts:
         result = result.unionByName(part)

@@ -5,18 +5,21 @@ recipient list (``program/penerima``, keyed by NIK) to the unit shape
 :func:`ranking.allocation.allocate` takes: families for PKH and SEMBAKO, persons for
 PBI-JK. A family receives a family program when any member's NIK is on its list;
 "ground-checked" is read from any program's recipient row (the only ground-check
-record a delivery carries).
+record a first delivery carries). From the first update on, :func:`with_update_flags`
+adds what the update tables say: ``DITEMUKAN`` visits, the approved waiting list and
+the PBI reactivations.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ranking.adjustments import by_nik
 
 FAMILY_KEY = "dtsen_keluarga_id"
 PERSON_KEY = "dtsen_individu_id"
+REACTIVATION = ("reaktivasi", "batas_reaktivasi")
 
 
 def _recipient_flags(penerima: DataFrame, program: str) -> DataFrame:
@@ -93,6 +96,57 @@ def candidates(
         "dalam_desil",
         *[F.coalesce(c, F.lit(False)).alias(c) for c in ("layak", "penerima", "sudah_groundcheck")],
     )
+
+
+def with_update_flags(
+    units: DataFrame,
+    found: DataFrame,
+    waiting: DataFrame,
+    reactivations: DataFrame | None = None,
+) -> DataFrame:
+    """Add the flags an update period brings to :func:`candidates`' units.
+
+    - ``sudah_groundcheck`` also holds for a unit whose family has a ``DITEMUKAN`` visit
+      in ``found``: its desil comes from freshly observed variables, so a recipient
+      outside the range is confirmed outside it and a non-recipient in range is
+      "already ground-checked";
+    - ``daftar_tunggu``: the unit's family is on the program's approved waiting list;
+    - ``reaktivasi``, ``batas_reaktivasi``: the person's reactivation keeps them or has
+      run out (:func:`ranking.reactivation.reactivation_state`, PBI only); ``penerima``
+      also holds for a member who received PBI through a reactivation last period.
+
+    Args:
+        units: :func:`candidates`' output.
+        found: ``dtsen_keluarga_id`` of ground-checked families (repeats allowed).
+        waiting: ``dtsen_keluarga_id`` of the program's waiting-list families.
+        reactivations: the state per person, or None for a family program.
+
+    Returns:
+        ``units``' columns plus ``daftar_tunggu``, ``reaktivasi``, ``batas_reaktivasi``
+        (booleans, never null).
+    """
+    checked = found.select(FAMILY_KEY).distinct().withColumn("_gc", F.lit(True))
+    tunggu = waiting.select(FAMILY_KEY).distinct().withColumn("daftar_tunggu", F.lit(True))
+    out = units.join(checked, FAMILY_KEY, "left").join(tunggu, FAMILY_KEY, "left")
+    if reactivations is None:
+        out = out.withColumns({c: F.lit(None).cast("boolean") for c in (*REACTIVATION, "_aktif")})
+    else:
+        out = out.join(
+            reactivations.select(PERSON_KEY, *REACTIVATION, F.col("penerima").alias("_aktif")),
+            PERSON_KEY,
+            "left",
+        )
+
+    def flag(name: str) -> Column:
+        return F.coalesce(F.col(name), F.lit(False))
+
+    return out.withColumns(
+        {
+            "sudah_groundcheck": F.col("sudah_groundcheck") | flag("_gc"),
+            "penerima": F.col("penerima") | flag("_aktif"),
+            **{c: flag(c) for c in ("daftar_tunggu", *REACTIVATION)},
+        }
+    ).select(*units.columns, "daftar_tunggu", *REACTIVATION)
 
 
 def unknown_recipients(persons: DataFrame, penerima: DataFrame, program: str) -> DataFrame:

@@ -1,9 +1,10 @@
 """Exclusions from social assistance (``gold/kelayakan``).
 
 Kepmensos 79/HUK/2025 lists who may not receive aid (reference/domain.md section 8).
-This module applies the criteria the delivered data can show; the others (address
-not found, refuses aid, social-welfare staff, certified teachers, company owners,
-health workers, village officials) have no source in the input contract.
+This module applies the criteria the delivered data can show: the admin tables of
+every delivery and, from the first update on, the ground checks (``gold/groundcheck``);
+the others (social-welfare staff, certified teachers, company owners, health workers,
+village officials) have no source in the input contract.
 
 Person-level reason codes:
 
@@ -14,7 +15,9 @@ Person-level reason codes:
   distinct (kategori, status); a missing kategori or status reads ``TIDAK_DIKETAHUI``;
 - ``UPAH_DI_ATAS_UMP``: the BPJS Ketenagakerjaan wage is above the UMP of the
   person's province (:func:`ranking.adjustments.with_wage_ratio`);
-- ``DAFTAR_NEGATIF``: the NIK is on the negative list (e.g. online gambling).
+- ``DAFTAR_NEGATIF``: the NIK is on the negative list (e.g. online gambling);
+- ``INDIVIDU_TIDAK_DITEMUKAN``: the family's latest ground check listed the person
+  as not found (the decree's "individu tidak ditemukan").
 
 Family-level reason codes, from the members' reasons:
 
@@ -22,7 +25,11 @@ Family-level reason codes, from the members' reasons:
   servant, soldier, police officer, SOE staff or official, not only the person);
 - ``UPAH_DI_ATAS_UMP``, ``DAFTAR_NEGATIF``: a member has that code;
 - ``SEMUA_ANGGOTA_MENINGGAL``: every member is deceased. One deceased member does
-  not exclude the family; it excludes that person only.
+  not exclude the family; it excludes that person only;
+- ``ALAMAT_TIDAK_DITEMUKAN``, ``KELUARGA_TIDAK_DITEMUKAN``, ``MENOLAK``, ``PINDAH``: the
+  outcome of the family's latest ground check up to the period
+  (:mod:`ranking.groundcheck`); a later ``DITEMUKAN`` visit clears them. A person not
+  found does not exclude the family, only the person.
 
 Members' reasons count whether or not the member is deceased: a deceased civil
 servant's pension passes to the widow, and a stale record is for a ground check to
@@ -35,6 +42,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ranking.adjustments import by_nik, with_wage_ratio
+from ranking.groundcheck import family_outcomes, latest_visits, person_outcomes
 
 __all__ = ["kelayakan"]
 
@@ -98,6 +106,17 @@ def _family_codes(own: Column) -> Column:
     )
 
 
+def _with_codes(frame: DataFrame, codes: DataFrame, keys: list[str], column: str) -> DataFrame:
+    """Append to ``column`` (an array of codes) the ``kode`` rows of ``codes`` that match
+    ``keys``; rows of ``frame`` without a match keep their codes. ``codes`` holds at most
+    one row per key (one latest visit per family), so no row is repeated."""
+    return (
+        frame.join(codes, keys, "left")
+        .withColumn(column, F.array_compact(F.concat(column, F.array("kode"))))
+        .drop("kode")
+    )
+
+
 def kelayakan(
     persons: DataFrame,
     dukcapil: DataFrame,
@@ -106,6 +125,7 @@ def kelayakan(
     negatif: DataFrame,
     ump: DataFrame,
     periode: str,
+    groundcheck: DataFrame | None = None,
 ) -> DataFrame:
     """Eligibility of every DTSEN person and family, with the reasons for exclusion.
 
@@ -123,6 +143,8 @@ def kelayakan(
         negatif: bronze negative list (``nik``, ``alasan``).
         ump: ``referensi/ump`` (``kode_prov``, ``ump``).
         periode: the period label written on every row, e.g. ``2025Q2``.
+        groundcheck: ``gold/groundcheck`` (the visits of ``periode`` and earlier
+            decide; later ones are ignored), or None before the first update.
 
     Returns:
         The ``gold/kelayakan`` columns in contract order: ``periode``,
@@ -144,6 +166,10 @@ def kelayakan(
         )
     )
     families = people.groupBy(FAMILY_KEY).agg(_family_codes(F.col("sendiri")).alias("keluarga"))
+    if groundcheck is not None:
+        latest = latest_visits(groundcheck, periode)
+        people = _with_codes(people, person_outcomes(latest), [PERSON_KEY, FAMILY_KEY], "sendiri")
+        families = _with_codes(families, family_outcomes(latest), [FAMILY_KEY], "keluarga")
 
     family_rows = families.select(
         FAMILY_KEY,

@@ -120,6 +120,8 @@ def small_delivery(spark, test_config: Config, tmp_path_factory: pytest.TempPath
             "--set",
             "generate.susenas_households=300",
             "--set",
+            f"generate.update_output={out.parent / 'update'}",
+            "--set",
             "spark.shuffle_partitions=2",
         ]
     )
@@ -194,6 +196,17 @@ def trained_pmt(spark, small_warehouse, mlflow_store):
     cfg, storage, _ = small_warehouse
     cfg = _pmt_config(cfg, mlflow_store)
     return cfg, train(spark, cfg, storage)
+
+
+@pytest.fixture(scope="session")
+def ranked_warehouse(spark, linked_warehouse, trained_pmt):
+    """2025Q1 ranked and allocated: (config, storage, rank figures, allocation figures)."""
+    from jobs.allocate import run as allocation
+    from jobs.rank import run as rank
+
+    _, storage, _ = linked_warehouse
+    cfg, _ = trained_pmt
+    return cfg, storage, rank(spark, cfg, storage), allocation(spark, cfg, storage)
 
 
 @pytest.fixture

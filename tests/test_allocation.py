@@ -99,10 +99,10 @@ def test_under_quota_kab_fills_ground_checked_before_rank(spark: SparkSession) -
 
     expected = spark.createDataFrame(
         [
-            ("a1", "3201", 0.30, True, True, True, False, True, 1, "TETAP"),
-            ("a2", "3201", 0.25, True, True, False, True, True, 3, "BARU_GROUNDCHECK"),
-            ("a3", "3201", 0.05, True, True, False, False, True, 4, "BARU_PERINGKAT"),
-            ("a4", "3201", 0.05, True, True, False, False, False, 4, None),
+            ("a1", "3201", 0.30, True, True, True, False, True, 2, "TETAP"),
+            ("a2", "3201", 0.25, True, True, False, True, True, 4, "BARU_GROUNDCHECK"),
+            ("a3", "3201", 0.05, True, True, False, False, True, 6, "BARU_PERINGKAT"),
+            ("a4", "3201", 0.05, True, True, False, False, False, 6, None),
             ("a5", "3201", 0.10, True, False, True, True, False, None, "TIDAK_LAYAK"),
             ("a6", "3201", 0.80, False, True, True, True, False, None, "DI_LUAR_DESIL"),
             ("a7", "3201", 0.90, False, True, False, False, False, None, None),
@@ -118,7 +118,7 @@ def test_over_quota_kab_drops_its_last_recipients(spark: SparkSession) -> None:
             ("b1", "3202", 0.20, True, True, True, True),
             ("b2", "3202", 0.35, True, True, True, False),
             ("b3", "3202", 0.40, True, True, True, False),  # richest kept recipient: dropped
-            ("b4", "3202", None, None, True, True, None),  # no score: priority 2, sorts last
+            ("b4", "3202", None, None, True, True, None),  # no score: priority 3, sorts last
             ("c1", "3203", 0.65, False, True, True, False),  # kept until ground-checked
             ("c2", "3203", 0.15, True, True, False, False),
             ("d1", "3204", 0.10, True, True, False, False),  # kab without quota row
@@ -131,13 +131,13 @@ def test_over_quota_kab_drops_its_last_recipients(spark: SparkSession) -> None:
 
     expected = spark.createDataFrame(
         [
-            ("b1", "3202", 0.20, True, True, True, True, True, 1, "TETAP"),
-            ("b2", "3202", 0.35, True, True, True, False, True, 1, "TETAP"),
-            ("b3", "3202", 0.40, True, True, True, False, False, 1, "LEBIH_KUOTA"),
-            ("b4", "3202", None, False, True, True, False, False, 2, "LEBIH_KUOTA"),
-            ("c1", "3203", 0.65, False, True, True, False, True, 2, "TETAP_BELUM_GROUNDCHECK"),
-            ("c2", "3203", 0.15, True, True, False, False, True, 4, "BARU_PERINGKAT"),
-            ("d1", "3204", 0.10, True, True, False, False, False, 4, None),
+            ("b1", "3202", 0.20, True, True, True, True, True, 2, "TETAP"),
+            ("b2", "3202", 0.35, True, True, True, False, True, 2, "TETAP"),
+            ("b3", "3202", 0.40, True, True, True, False, False, 2, "LEBIH_KUOTA"),
+            ("b4", "3202", None, False, True, True, False, False, 3, "LEBIH_KUOTA"),
+            ("c1", "3203", 0.65, False, True, True, False, True, 3, "TETAP_BELUM_GROUNDCHECK"),
+            ("c2", "3203", 0.15, True, True, False, False, True, 6, "BARU_PERINGKAT"),
+            ("d1", "3204", 0.10, True, True, False, False, False, 6, None),
         ],
         DECISIONS,
     )
@@ -159,6 +159,7 @@ def test_changes_count_entries_exits_and_errors(spark: SparkSession) -> None:
             ("KELUAR", "TIDAK_LAYAK", 1),
             ("MASUK", "BARU_GROUNDCHECK", 1),
             ("MASUK", "BARU_PERINGKAT", 1),
+            ("REDISTRIBUSI", "REDISTRIBUSI_NASIONAL", 0),
         ],
         CHANGES,
     )
@@ -168,8 +169,8 @@ def test_changes_count_entries_exits_and_errors(spark: SparkSession) -> None:
 def test_changes_without_unknown_recipients(spark: SparkSession) -> None:
     decisions = spark.createDataFrame(
         [
-            ("b1", "3202", 0.20, True, True, True, True, True, 1, "TETAP"),
-            ("b3", "3202", 0.40, True, True, True, False, False, 1, "LEBIH_KUOTA"),
+            ("b1", "3202", 0.20, True, True, True, True, True, 2, "TETAP"),
+            ("b3", "3202", 0.40, True, True, True, False, False, 2, "LEBIH_KUOTA"),
         ],
         DECISIONS,
     )
@@ -177,7 +178,12 @@ def test_changes_without_unknown_recipients(spark: SparkSession) -> None:
     out = changes(decisions).orderBy("arah", "alasan")
 
     expected = spark.createDataFrame(
-        [("GALAT", "EKSKLUSI", 0), ("GALAT", "INKLUSI", 0), ("KELUAR", "LEBIH_KUOTA", 1)],
+        [
+            ("GALAT", "EKSKLUSI", 0),
+            ("GALAT", "INKLUSI", 0),
+            ("KELUAR", "LEBIH_KUOTA", 1),
+            ("REDISTRIBUSI", "REDISTRIBUSI_NASIONAL", 0),
+        ],
         CHANGES,
     )
     assert_df_equality(out, expected, ignore_nullable=True)
