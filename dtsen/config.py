@@ -397,7 +397,20 @@ class Config(_Strict):
         """The delivery layout of ``ingest.sources`` (``ingest.update_sources`` for an
         update delivery): tables, columns, codes."""
         path = self.ingest.update_sources if update else self.ingest.sources
-        return self.conf_file(path, SourceMapping.model_validate)
+        return self._mapping_file(path, ())
+
+    def _mapping_file(self, relative: str, within: tuple[str, ...]) -> SourceMapping:
+        """A mapping file with the tables it ``extends`` resolved (recursively)."""
+        mapping = self.conf_file(relative, SourceMapping.model_validate)
+        if mapping.extends is None:
+            return mapping
+        if relative in within:
+            raise BadConfigError(f"{relative}: extends itself ({' -> '.join(within)})")
+        base = self._mapping_file(mapping.extends.mapping, (*within, relative))
+        try:
+            return mapping.extended(base)
+        except ValueError as exc:
+            raise BadConfigError(f"{relative}: {exc}") from exc
 
     def person_sources(self, section: str = "sources") -> dict[str, PersonSource]:
         """Which columns feed which person field, per source (``linkage.sources``):

@@ -31,8 +31,8 @@ from dtsen.errors import StorageError
 from dtsen.io.delivery import update_period
 from dtsen.io.linkage_artefacts import saved_model
 from dtsen.storage import Storage
-from dtsen.storage.bronze import ingest_delivery, latest_batch, read_bronze
-from dtsen.storage.manifest import latest_of, manifest_of
+from dtsen.storage.bronze import ingest_delivery, latest_batch, newest_batch_of, read_bronze
+from dtsen.storage.manifest import manifest_of
 from dtsen.storage.periods import periods_before, read_period
 from linkage import update
 
@@ -54,7 +54,7 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
     earlier = periods_before(storage, "gold/peringkat", periode)
     if not earlier:
         raise StorageError(f"{periode}: no earlier ranked period to update; rank one first")
-    registry_batch = latest_of(storage, "link")["input_batch"]
+    registry_batch = newest_batch_of(storage, "regsosek_keluarga")
     model = saved_model(spark, cfg)
     if model is None:
         raise StorageError(f"{cfg.linkage_model_dir}: no saved linkage model; run link first")

@@ -138,8 +138,12 @@ def score(
     ``threshold``: register x new, and new x new, with the saved model."""
     from splink import Linker
 
-    existing = db_api.register(with_name_frequencies(model.model_input(register), tf_nama))
-    incoming = db_api.register(with_name_frequencies(model.model_input(new), tf_nama))
+    # Checkpointed: Splink's SQL is analysed against these views, and with the update's
+    # lineage behind them Spark's analysis of predict_between ran for many minutes.
+    existing = db_api.register(
+        with_name_frequencies(model.model_input(register), tf_nama).checkpoint()
+    )
+    incoming = db_api.register(with_name_frequencies(model.model_input(new), tf_nama).checkpoint())
     linker = Linker(incoming, saved, log_level=30)
     between = linker.inference.predict_between(
         existing, incoming, threshold_match_probability=threshold

@@ -110,8 +110,10 @@ def _new_records(delivery: Delivery, register: DataFrame, params: LinkParams):
         params.reference_year,
     ).persist(StorageLevel.MEMORY_AND_DISK)
     extract = padan.padan(decoded.where(F.col("sumber") == "dukcapil"))
-    extract = extract.withColumn("anchor", F.col("status_dukcapil") != "GANDA").withColumn(
-        "terselesaikan", F.col("anchor")
+    extract = (
+        extract.withColumn("anchor", F.col("status_dukcapil") != "GANDA")
+        .withColumn("terselesaikan", F.col("anchor"))
+        .checkpoint()
     )
     diff = incremental.diff_dukcapil(register, extract).persist(StorageLevel.MEMORY_AND_DISK)
     births = extract.join(diff.where(F.col("perubahan") == incremental.BARU), "uid", "left_semi")
@@ -127,7 +129,7 @@ def _new_records(delivery: Delivery, register: DataFrame, params: LinkParams):
         .withColumn("terselesaikan", F.coalesce("_r", F.lit(False)))
         .drop("_r")
     )
-    new = births.unionByName(checked.select(*births.columns)).persist(StorageLevel.MEMORY_AND_DISK)
+    new = births.unionByName(checked.select(*births.columns)).checkpoint()
     return decoded, extract, diff, new, edges
 
 
@@ -137,9 +139,7 @@ def apply_update(
     """Apply ``delivery`` to ``register``; returns every table the update writes."""
     periode, salt = delivery.periode, params.id_salt
     decoded, extract, diff, new, nik_pairs = _new_records(delivery, register.rekaman, params)
-    refreshed = incremental.refreshed_register(register.rekaman, extract, diff).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
+    refreshed = incremental.refreshed_register(register.rekaman, extract, diff).checkpoint()
     scored = incremental.score(
         db_api, register.saved_model, refreshed, new, register.tf_nama, params.match_threshold
     )
@@ -176,11 +176,7 @@ def apply_update(
         )
 
     added = new.join(assigned, "uid")
-    rekaman = (
-        remap(refreshed)
-        .unionByName(added.select(*refreshed.columns))
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
+    rekaman = remap(refreshed).unionByName(added.select(*refreshed.columns)).checkpoint()
     previous_family = remap(register.individu.select("dtsen_individu_id", "dtsen_keluarga_id"))
     previous_family = previous_family.dropDuplicates(["dtsen_individu_id"])
     anchors = rekaman.where(F.col("anchor") & (F.col("sumber") == "dukcapil"))
@@ -317,8 +313,12 @@ def apply_update(
         .distinct()
     )
     touched = rekaman.join(changed_uids, "uid", "left_semi").persist(StorageLevel.MEMORY_AND_DISK)
+    n_records = register.rekaman.count()
+    moved = refreshed.join(F.broadcast(survivor), "dtsen_individu_id", "left_semi").count()
     figures = {
         "periode": periode,
+        "rekaman_terdaftar": n_records,
+        "rekaman_id_berubah": moved,
         "dukcapil": _count(diff, "perubahan"),
         "rekaman_baru": _count(new, "sumber"),
         "riwayat": [
@@ -374,11 +374,8 @@ def apply_update(
         cached=[
             decoded,
             diff,
-            new,
-            refreshed,
             edges,
             merged,
-            rekaman,
             link_keluarga,
             usulan,
             groundcheck,
@@ -436,11 +433,15 @@ def format_figures(figures: dict[str, Any]) -> str:
     def counts(name: str) -> str:
         return ", ".join(f"{k} {v}" for k, v in sorted(figures[name].items(), key=str)) or "none"
 
+    kept = 1 - figures["rekaman_id_berubah"] / max(figures["rekaman_terdaftar"], 1)
     lines = [
         f"update {figures['sebelumnya']} -> {figures['periode']}",
         figures["ingest"],
         f"dukcapil extract against the register: {counts('dukcapil')}",
         f"new records linked: {counts('rekaman_baru')}; pairs scored {figures['pasangan_dinilai']}",
+        f"register records keeping their person ID: {kept:.4%} "
+        f"({figures['rekaman_terdaftar'] - figures['rekaman_id_berubah']} of "
+        f"{figures['rekaman_terdaftar']})",
         "ID events (gold/riwayat_id):",
         *[f"  {r['entitas']:<9} {r['peristiwa']:<8} {r['n']:>8}" for r in figures["riwayat"]],
         f"ground checks: {counts('groundcheck')}",

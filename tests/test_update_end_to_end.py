@@ -115,7 +115,7 @@ def test_every_visit_proposal_and_objection_has_an_outcome(spark, updated):
     usulan = storage.read("gold/usulan").where(F.col("periode") == periode)
     assert usulan.where(F.col("dtsen_keluarga_id").isNull()).count() == 0
     statuses = {r[0] for r in usulan.select("status").distinct().collect()}
-    assert {"SUDAH_ADA", "BARU_TERVERIFIKASI", "BARU_MENUNGGU_GC"} <= statuses
+    assert statuses <= {"SUDAH_ADA", "BARU_TERVERIFIKASI", "BARU_MENUNGGU_GC", "DITOLAK"}
 
 
 def test_the_update_period_is_ranked_allocated_and_reported(updated):

@@ -70,9 +70,42 @@ class TableSpec(BaseModel):
         return T.StructType([T.StructField(n, c.spark_type, True) for n, c in self.columns.items()])
 
 
+class Extends(BaseModel):
+    """Tables a mapping takes unchanged from another mapping file, by name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mapping: str
+    """The other mapping, relative like ``ingest.sources`` (beside the profile, or ``conf/``)."""
+    tables: list[str]
+
+
 class SourceMapping(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    extends: Extends | None = None
+    """A delivery that re-delivers another's tables names them here instead of copying them."""
     codes: dict[str, Any] = Field(default_factory=dict)
     """Shared code lists (YAML anchors); not used directly."""
     tables: dict[str, TableSpec]
+
+    def extended(self, base: SourceMapping) -> SourceMapping:
+        """This mapping with the tables it ``extends`` taken from ``base`` (listed first).
+
+        Raises:
+            ValueError: ``base`` lacks a named table, or this mapping defines it again.
+        """
+        if self.extends is None:
+            return self
+        named = self.extends.tables
+        unknown = [t for t in named if t not in base.tables]
+        if unknown:
+            raise ValueError(
+                f"extends {self.extends.mapping}: no table {unknown} there "
+                f"(it has: {', '.join(base.tables)})"
+            )
+        again = [t for t in named if t in self.tables]
+        if again:
+            raise ValueError(f"extends {self.extends.mapping}: {again} defined here too")
+        tables = {name: base.tables[name] for name in named} | dict(self.tables)
+        return self.model_copy(update={"extends": None, "tables": tables})

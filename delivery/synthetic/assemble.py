@@ -110,17 +110,21 @@ def survey(
 # ----------------------------------------------------------------------- identifiers
 
 
-def _serials(holders: DataFrame, key_cols: list[str]) -> DataFrame:
+def serials(holders: DataFrame, key_cols: list[str], after: Column | None = None) -> DataFrame:
     """Number holders 0001.. within each (prefix, date) so numbers are unique.
 
     ``row_number`` over a window partitioned by the 12-digit prefix: groups are small
     (people born on one day in one kecamatan), so no partition is skewed; the order
-    ends in the holder's unique key, so the numbering is deterministic.
+    ends in the holder's unique key, so the numbering is deterministic. ``after``, the
+    highest serial already issued in the holder's group, makes the numbering continue
+    after it (new NIKs and KKs of a later period never reuse an earlier one's).
     """
     window = Window.partitionBy("prefix", "dt").orderBy(*key_cols)
+    serial = F.row_number().over(window)
+    if after is not None:
+        serial = serial + F.coalesce(after, F.lit(0))
     return holders.withColumn(
-        "number",
-        F.concat("prefix", "dt", F.lpad(F.row_number().over(window).cast("string"), 4, "0")),
+        "number", F.concat("prefix", "dt", F.lpad(serial.cast("string"), 4, "0"))
     )
 
 
@@ -138,7 +142,7 @@ def assign_identifiers(pop: DataFrame) -> DataFrame:
         F.col("ganda_prefix").alias("prefix"),
         F.col("nik_date").alias("dt"),
     )
-    niks = _serials(active.unionByName(ganda), ["person_key", "kind"])
+    niks = serials(active.unionByName(ganda), ["person_key", "kind"])
     nik = niks.where("kind = 0").select("person_key", F.col("number").alias("nik"))
     nik_ganda = niks.where("kind = 1").select("person_key", F.col("number").alias("nik_ganda"))
 
@@ -155,7 +159,7 @@ def assign_identifiers(pop: DataFrame) -> DataFrame:
         )
         kk_holders = part if kk_holders is None else kk_holders.unionByName(part)
     kks = (
-        _serials(kk_holders, ["family_id", "kind"])
+        serials(kk_holders, ["family_id", "kind"])
         .groupBy("family_id")
         .agg(
             *[

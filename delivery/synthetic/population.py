@@ -209,7 +209,7 @@ def _date_strings(dates: pd.Series, fmt: str) -> np.ndarray:
     return dates.dt.strftime(fmt).to_numpy(dtype=object)
 
 
-def _written_birth_dates(
+def written_birth_dates(
     rng: np.random.Generator, born: pd.Series, fmt: str, dirt: dict[str, float]
 ) -> np.ndarray:
     """Birth dates as a source writes them: default dates, year only, swaps and typos."""
@@ -248,7 +248,7 @@ def _written_birth_dates(
     return out
 
 
-def _street_address(rng: np.random.Generator, urban: np.ndarray) -> tuple[np.ndarray, ...]:
+def street_address(rng: np.random.Generator, urban: np.ndarray) -> tuple[np.ndarray, ...]:
     """Canonical address text (without RT/RW), its kind, and RT/RW numbers."""
     n = len(urban)
     kind = np.where(
@@ -265,7 +265,7 @@ def _street_address(rng: np.random.Generator, urban: np.ndarray) -> tuple[np.nda
     return kind, name.astype(object), number, rt, rw
 
 
-def _write_address(
+def write_address(
     rng: np.random.Generator,
     kind: np.ndarray,
     name: np.ndarray,
@@ -309,7 +309,7 @@ def generate_chunk(
     # Susenas oversamples small provinces (selection ~ share^0.5): its weights undo that.
     tilt = ctx.prov_share**0.5 / np.sum(ctx.prov_share**0.5)
     prov = rng.choice(len(ctx.prov_codes), n_fam, p=tilt if susenas else ctx.prov_share)
-    desa = _random_desa(rng, ctx, prov)
+    desa = random_desa(rng, ctx, prov)
     urban = ctx.desa_urban[desa]
     position0 = (
         ctx.prov_mu[prov]
@@ -428,7 +428,7 @@ def _desa_offsets(rng: np.random.Generator, ctx: ChunkContext, prov: np.ndarray)
     return out
 
 
-def _random_desa(rng: np.random.Generator, ctx: ChunkContext, prov: np.ndarray) -> np.ndarray:
+def random_desa(rng: np.random.Generator, ctx: ChunkContext, prov: np.ndarray) -> np.ndarray:
     offsets = _desa_offsets(rng, ctx, prov)
     return ctx.prov_start[prov] + np.minimum(
         offsets, ctx.prov_stop[prov] - ctx.prov_start[prov] - 1
@@ -443,7 +443,7 @@ def _add_identity(
     d = ctx.dirt
     prov_of = pd.Index(ctx.prov_codes).get_indexer(frame["kode_wilayah"].str[:2])
     elsewhere = rng.random(n) < 0.12
-    other_desa = ctx.desa_codes[_random_desa(rng, ctx, prov_of)]
+    other_desa = ctx.desa_codes[random_desa(rng, ctx, prov_of)]
     frame["nik_prefix"] = np.where(elsewhere, other_desa, frame["kode_wilayah"].to_numpy())
     frame["nik_prefix"] = frame["nik_prefix"].str[:6]
     born = pd.to_datetime(frame["tanggal_lahir"])
@@ -462,7 +462,7 @@ def _add_identity(
     # Some people hold a NIK but their Dukcapil record is missing from the extract.
     frame["in_dukcapil"] = rng.random(n) >= d["dukcapil_unregistered"]
     frame["has_ganda"] = rng.random(n) < d["dukcapil_ganda"]
-    frame["ganda_prefix"] = ctx.desa_codes[_random_desa(rng, ctx, prov_of)]
+    frame["ganda_prefix"] = ctx.desa_codes[random_desa(rng, ctx, prov_of)]
     frame["ganda_prefix"] = frame["ganda_prefix"].str[:6]
     u = rng.random(n)
     old = frame["age"].to_numpy() >= 60
@@ -488,21 +488,21 @@ def _add_addresses(
     fam_desa: np.ndarray,
 ) -> None:
     """Dukcapil's address plus each registry's written address and region code."""
-    kind, name, number, rt, rw = _street_address(rng, urban)
-    frame["alamat"] = _write_address(rng, kind, name, number, rt, rw, 0.0)[fam_of]
+    kind, name, number, rt, rw = street_address(rng, urban)
+    frame["alamat"] = write_address(rng, kind, name, number, rt, rw, 0.0)[fam_of]
     frame["rt"] = rt[fam_of].astype(np.int32)
     frame["rw"] = rw[fam_of].astype(np.int32)
     rate = ctx.dirt["address_rt_rw_in_text"]
     for s in SOURCES:
-        text = _write_address(rng, kind, name, number, rt, rw, rate if s != "r" else 0.05)
+        text = write_address(rng, kind, name, number, rt, rw, rate if s != "r" else 0.05)
         region = fam_desa
         if s != "r":
             # Older registries may hold a previous address in another desa of the province.
             moved = rng.random(len(kind)) < ctx.dirt["region_moved"]
-            k2, n2, no2, rt2, rw2 = _street_address(rng, urban)
-            old_text = _write_address(rng, k2, n2, no2, rt2, rw2, rate)
+            k2, n2, no2, rt2, rw2 = street_address(rng, urban)
+            old_text = write_address(rng, k2, n2, no2, rt2, rw2, rate)
             text = np.where(moved, old_text, text)
-            region = np.where(moved, ctx.desa_codes[_random_desa(rng, ctx, prov)], fam_desa)
+            region = np.where(moved, ctx.desa_codes[random_desa(rng, ctx, prov)], fam_desa)
         frame[f"alamat_{s}"] = text[fam_of]
         frame[f"kode_wilayah_{s}"] = region[fam_of]
 
@@ -565,35 +565,55 @@ def _add_sources(
             nm.write_name(rng, book, name, d, bool(m)) if p else None
             for name, m, p in zip(frame["nama"], male, present, strict=True)
         ]
-        frame[f"tgl_{s}"] = _written_birth_dates(rng, born, formats[s], d)
-        rates = np.array([d[k] for k in NIK_DIRT[1:]])
-        u = rng.random(n)
-        code = np.searchsorted(np.cumsum(rates), u, side="right") + 1
-        code = np.where(u >= rates.sum(), 0, code)
-        code = np.where((code == 8) & ~frame["has_ganda"].to_numpy(), 0, code)
-        code = np.where((code == 7) & (size < 2), 0, code)
-        frame[f"nik_dirt_{s}"] = code.astype(np.int32)
-        frame[f"nik_u_{s}"] = rng.random(n)
+        frame[f"tgl_{s}"] = written_birth_dates(rng, born, formats[s], d)
+        code, nik_u = nik_dirt(rng, d, frame["has_ganda"].to_numpy(), size)
+        frame[f"nik_dirt_{s}"] = code
+        frame[f"nik_u_{s}"] = nik_u
         # A shared NIK is another member's: the head's, or for the head the next member's.
         frame[f"nik_donor_{s}"] = np.where(
             code == 7, person_key - position + np.where(position == 0, 1, 0), -1
         ).astype(np.int64)
-        frame[f"dup_{s}"] = rng.random(n) < d["duplicate_row"]
-        bad_u = rng.random(n)
-        bad_cut = np.cumsum(
-            [
-                d["malformed_column_count"],
-                d["malformed_text_in_number"],
-                d["malformed_code_out_of_range"],
-            ]
-        )
-        frame[f"bad_{s}"] = np.where(
-            bad_u < bad_cut[-1], np.searchsorted(bad_cut, bad_u, side="right") + 1, 0
-        ).astype(np.int32)
+        frame[f"dup_{s}"], frame[f"bad_{s}"] = row_dirt(rng, d, n)
     # Representative row of each source family: its head in that source (moved-in
     # members are never recorded as heads, so the row carries the family's own values).
     for s in SOURCES:
         frame[f"rep_{s}"] = frame[f"in_{s}"] & (frame[f"hub_{s}"] == 1)
+
+
+def nik_dirt(
+    rng: np.random.Generator, dirt: dict[str, float], has_ganda: np.ndarray, size: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """How a source writes each person's NIK: a :data:`NIK_DIRT` code and a uniform draw.
+
+    The uniform picks the variant of the error (which digit slips, which letter) when
+    :func:`delivery.synthetic.assemble.written_nik` writes it. An old (GANDA) NIK needs
+    one to exist, a family member's NIK needs a family of two or more.
+    """
+    n = len(has_ganda)
+    rates = np.array([dirt[k] for k in NIK_DIRT[1:]])
+    u = rng.random(n)
+    code = np.searchsorted(np.cumsum(rates), u, side="right") + 1
+    code = np.where(u >= rates.sum(), 0, code)
+    code = np.where((code == 8) & ~has_ganda, 0, code)
+    code = np.where((code == 7) & (size < 2), 0, code)
+    return code.astype(np.int32), rng.random(n)
+
+
+def row_dirt(
+    rng: np.random.Generator, dirt: dict[str, float], n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which of ``n`` lines are written twice, and which are malformed (:data:`BAD_ROW`)."""
+    dup = rng.random(n) < dirt["duplicate_row"]
+    bad_u = rng.random(n)
+    bad_cut = np.cumsum(
+        [
+            dirt["malformed_column_count"],
+            dirt["malformed_text_in_number"],
+            dirt["malformed_code_out_of_range"],
+        ]
+    )
+    bad = np.where(bad_u < bad_cut[-1], np.searchsorted(bad_cut, bad_u, side="right") + 1, 0)
+    return dup, bad.astype(np.int32)
 
 
 def _add_programs_and_admin(

@@ -29,7 +29,7 @@ P3KE_HOUSING = [
 _NOT_APPLICABLE_ZERO = {"daya_listrik", "kloset", "lapangan_usaha", "status_pekerjaan"}
 
 
-def _value(name: str, held_by: str = "") -> Column:
+def variable_value(name: str, held_by: str = "") -> Column:
     """A variable as written: the truth (Susenas), or ``held_by``'s copy (``r_``, ``p_``).
 
     Marital status is not a welfare variable the generator ages: sources copy it as is.
@@ -87,9 +87,9 @@ def regsosek_keluarga(pop: DataFrame) -> DataFrame:
         "alamat": F.col("alamat_r"),
         "rt": F.col("rt"),
         "rw": F.col("rw"),
-        **{name: _value(name, "r_") for name in HOUSING_VARIABLES},
+        **{name: variable_value(name, "r_") for name in HOUSING_VARIABLES},
         "id_pln": F.col("id_pln"),
-        **{name: _value(name, "r_") for name in FAMILY_VARIABLES[len(HOUSING_VARIABLES) :]},
+        **{name: variable_value(name, "r_") for name in FAMILY_VARIABLES[len(HOUSING_VARIABLES) :]},
     }
     return csv_lines(fam, columns, ",", "r", numeric="luas_lantai", code="lantai")
 
@@ -105,7 +105,7 @@ def regsosek_individu(pop: DataFrame) -> DataFrame:
         "tempat_lahir": F.initcap(F.col("tempat_lahir")),
         "tanggal_lahir": F.col("tgl_r"),
         "hubungan_kk": F.col("hub_r"),
-        **{name: _value(name, "r_") for name in MEMBER_VARIABLES},
+        **{name: variable_value(name, "r_") for name in MEMBER_VARIABLES},
     }
     return csv_lines(people, columns, ",", "r", numeric="jenis_kelamin", code="pendidikan")
 
@@ -121,7 +121,7 @@ def p3ke_keluarga(pop: DataFrame) -> DataFrame:
         "kode_wilayah": F.col("kode_wilayah_p"),
         "alamat": F.col("alamat_p"),
         "desil_p3ke": F.col("desil_p3ke"),
-        **{name: _value(name, "p_") for name in P3KE_HOUSING},
+        **{name: variable_value(name, "p_") for name in P3KE_HOUSING},
     }
     return csv_lines(fam, columns, ",", "p", numeric="desil_p3ke", code="atap")
 
@@ -136,8 +136,8 @@ def p3ke_individu(pop: DataFrame) -> DataFrame:
         "jenis_kelamin": F.when(F.col("jenis_kelamin") == 1, "LAKI-LAKI").otherwise("PEREMPUAN"),
         "tanggal_lahir": F.col("tgl_p"),
         "hubungan_kk": F.col("hub_p"),
-        "pendidikan": _value("pendidikan", "p_"),
-        "lapangan_usaha": _value("lapangan_usaha", "p_"),
+        "pendidikan": variable_value("pendidikan", "p_"),
+        "lapangan_usaha": variable_value("lapangan_usaha", "p_"),
     }
     return csv_lines(people, columns, ",", "p", numeric="hubungan_kk", code="pendidikan")
 
@@ -294,7 +294,7 @@ def susenas_keluarga(sus: DataFrame) -> DataFrame:
         "kode_wilayah": F.col("kode_wilayah"),
         "bobot": F.round("bobot", 3),
         "pengeluaran_kapita": F.col("pengeluaran_kapita").cast("long"),
-        **{name: _value(name) for name in FAMILY_VARIABLES},
+        **{name: variable_value(name) for name in FAMILY_VARIABLES},
     }
     return _clean_lines(households, columns)
 
@@ -305,7 +305,7 @@ def susenas_individu(sus: DataFrame) -> DataFrame:
         "jenis_kelamin": F.col("jenis_kelamin"),
         "tanggal_lahir": F.date_format("tanggal_lahir", "yyyy-MM-dd"),
         "hubungan_kk": F.col("hubungan_kk"),
-        **{name: _value(name) for name in MEMBER_VARIABLES},
+        **{name: variable_value(name) for name in MEMBER_VARIABLES},
     }
     return _clean_lines(sus, columns)
 
@@ -313,17 +313,31 @@ def susenas_individu(sus: DataFrame) -> DataFrame:
 # ------------------------------------------------------------------------------ Truth
 
 
-def truth_individu(pop: DataFrame) -> DataFrame:
-    people = registry(pop)
+def dukcapil_truth_individu(people: DataFrame) -> DataFrame:
+    """Every NIK of the Dukcapil extract (active and retired GANDA) -> ``person_id``."""
     registered = people.where("in_dukcapil")
-    parts = [
-        registered.select(
-            F.lit("dukcapil").alias("sumber"), F.col("nik").alias("id_record"), "person_id"
-        ),
+    return registered.select(
+        F.lit("dukcapil").alias("sumber"), F.col("nik").alias("id_record"), "person_id"
+    ).unionByName(
         registered.where("nik_ganda IS NOT NULL").select(
             F.lit("dukcapil").alias("sumber"), F.col("nik_ganda").alias("id_record"), "person_id"
-        ),
-    ]
+        )
+    )
+
+
+def dukcapil_truth_keluarga(people: DataFrame) -> DataFrame:
+    """Every KK of the Dukcapil extract -> ``family_id``."""
+    # A KK is in Dukcapil when any of its members is (heads may be unregistered).
+    return (
+        people.where("in_dukcapil")
+        .select(F.lit("dukcapil").alias("sumber"), F.col("no_kk").alias("id_keluarga"), "family_id")
+        .distinct()
+    )
+
+
+def truth_individu(pop: DataFrame) -> DataFrame:
+    people = registry(pop)
+    parts = [dukcapil_truth_individu(people)]
     for s, name in (("r", "regsosek"), ("p", "p3ke"), ("d", "dtks")):
         parts.append(
             people.where(f"in_{s}").select(
@@ -338,12 +352,7 @@ def truth_individu(pop: DataFrame) -> DataFrame:
 
 def truth_keluarga(pop: DataFrame) -> DataFrame:
     people = registry(pop)
-    parts = [
-        # A KK is in Dukcapil when any of its members is (heads may be unregistered).
-        people.where("in_dukcapil")
-        .select(F.lit("dukcapil").alias("sumber"), F.col("no_kk").alias("id_keluarga"), "family_id")
-        .distinct()
-    ]
+    parts = [dukcapil_truth_keluarga(people)]
     for s, name in (("r", "regsosek"), ("p", "p3ke"), ("d", "dtks")):
         parts.append(
             people.where(f"rep_{s}").select(

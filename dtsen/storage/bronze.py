@@ -50,6 +50,24 @@ def latest_batch(storage: Storage, cfg: Config) -> str:
     return batch
 
 
+def newest_batch_of(storage: Storage, table: str) -> str:
+    """The newest ingested batch that delivered ``table``.
+
+    An update delivery does not re-deliver the registries (``regsosek/``, ``p3ke/``,
+    ``dtks/``): their rows stay in the first period's batch, which this finds.
+
+    Raises:
+        BadDeliveryError: no ingested batch holds the table.
+    """
+    held = storage.read(f"bronze/{table}").select(BATCH_COLUMN).distinct()
+    stamps = storage.read(BATCHES_TABLE).select(F.col("batch").alias(BATCH_COLUMN), "ingested_at")
+    newest = stamps.join(held, BATCH_COLUMN).orderBy(F.desc("ingested_at"), F.desc(BATCH_COLUMN))
+    row = newest.first()
+    if row is None:
+        raise BadDeliveryError(f"bronze/{table}: no ingested batch holds it")
+    return row[BATCH_COLUMN]
+
+
 def read_bronze(storage: Storage, table: str, batch: str) -> DataFrame:
     """One ingested batch of ``bronze/<table>``, without the batch column."""
     return storage.read(f"bronze/{table}").where(F.col(BATCH_COLUMN) == batch).drop(BATCH_COLUMN)

@@ -135,18 +135,6 @@ def manifest_of(storage, stage: str, periode: str) -> dict:
     return found[-1]
 
 
-def latest_of(storage, stage: str) -> dict:
-    """The newest ``COMPLETE`` manifest of ``stage``, whatever its period.
-
-    Raises:
-        StorageError: ``stage`` never completed in this warehouse.
-    """
-    found = [m for m in manifests(storage) if m["stage"] == stage and m["status"] == COMPLETE]
-    if not found:
-        raise StorageError(f"{RUNS_TABLE}: no complete {stage} run: run it first")
-    return found[-1]
-
-
 def record(storage, run: Run, status: str, error: str | None = None) -> None:
     """Append ``run``'s manifest to ``meta/runs`` (one commit)."""
     frame = storage.spark.createDataFrame([run.row(status, error)], SCHEMA)
