@@ -48,7 +48,8 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
     )
     result = pipeline.link(SparkAPI(spark_session=spark), inputs, cfg.linkage_params)
     for name, frame in result.tables.items():
-        storage.write(frame, name)
+        # The ID log is partitioned by period: later updates replace only their own.
+        storage.write(frame, name, partition_by=["periode"] if name == "gold/riwayat_id" else None)
     save_linkage_artefacts(spark, cfg, result.linker, result.scored, result.assigned)
     result.release()
     return result.figures

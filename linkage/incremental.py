@@ -11,7 +11,7 @@ ID). An update brings a fresh Dukcapil extract and the records typed in the fiel
 2. :func:`nik_edges`: the deterministic pass for the new records, against the Dukcapil
    records holding their NIKs only (a semi-join, not a pass over the register).
 3. Splink with the saved model: ``predict_between(register, new)`` and
-   ``predict_within(new)``, term frequencies from the register's (``silver/tf_nama``).
+   ``predict_within(new)``, term frequencies the register's (``silver/tf_nama``).
 4. :func:`resolve`: connected components over the new records and the *existing
    persons* they touch (one node per existing ID), with the anchor rule of
    :mod:`linkage.cluster`. A component with no existing person mints a new ID; with
@@ -114,18 +114,6 @@ def nik_edges(new: DataFrame, extract: DataFrame) -> tuple[DataFrame, DataFrame]
     return checked.where(F.col("sumber") != "dukcapil"), padan.nik_edges(checked)
 
 
-def with_name_frequencies(frame: DataFrame, tf_nama: DataFrame) -> DataFrame:
-    """Splink's input with ``tf_nama`` supplied from the register's frequencies; a name
-    the register never saw counts as the rarest it knows."""
-    rarest = tf_nama.agg(F.min("tf_nama").alias("_rarest"))
-    return (
-        frame.join(tf_nama, "nama", "left")
-        .crossJoin(F.broadcast(rarest))
-        .withColumn("tf_nama", F.coalesce("tf_nama", "_rarest"))
-        .drop("_rarest")
-    )
-
-
 def score(
     db_api: Any,
     saved: dict[str, Any],
@@ -135,16 +123,20 @@ def score(
     threshold: float,
 ) -> DataFrame:
     """Scored pairs (``unique_id_l``, ``unique_id_r``, ``match_probability``) at or above
-    ``threshold``: register x new, and new x new, with the saved model."""
+    ``threshold``: register x new, and new x new, with the saved model.
+
+    The exact-name level's term frequencies are the register's (``tf_nama``), registered
+    with Splink, not the frequencies within the update's handful of names; a name the
+    register never saw gets no adjustment.
+    """
     from splink import Linker
 
     # Checkpointed: Splink's SQL is analysed against these views, and with the update's
     # lineage behind them Spark's analysis of predict_between ran for many minutes.
-    existing = db_api.register(
-        with_name_frequencies(model.model_input(register), tf_nama).checkpoint()
-    )
-    incoming = db_api.register(with_name_frequencies(model.model_input(new), tf_nama).checkpoint())
+    existing = db_api.register(model.model_input(register).checkpoint())
+    incoming = db_api.register(model.model_input(new).checkpoint())
     linker = Linker(incoming, saved, log_level=30)
+    linker.table_management.register_term_frequency_lookup(db_api.register(tf_nama), "nama")
     between = linker.inference.predict_between(
         existing, incoming, threshold_match_probability=threshold
     ).as_spark_dataframe()

@@ -158,7 +158,7 @@ def apply_update(
                 F.lit(cluster.PROBABILISTIC).alias("metode"),
             )
         )
-        .persist(StorageLevel.MEMORY_AND_DISK)
+        .checkpoint()
     )
     assigned, merged, person_log = incremental.resolve(
         db_api, new, refreshed, edges, register.riwayat, periode, salt
@@ -207,7 +207,7 @@ def apply_update(
         periode,
         salt,
     )
-    usulan = usulan.persist(StorageLevel.MEMORY_AND_DISK)
+    usulan = usulan.checkpoint()
     gc_status = delivery.persons["groundcheck"].select(
         F.col("id_anggota_gc").cast("string").alias("id_record"), "status"
     )
@@ -222,7 +222,7 @@ def apply_update(
         known,
         usulan,
         periode,
-    ).persist(StorageLevel.MEMORY_AND_DISK)
+    ).checkpoint()
     link_keluarga = (
         reduce(
             DataFrame.unionByName,
@@ -241,10 +241,12 @@ def apply_update(
             ],
         )
         .dropDuplicates(["sumber", "id_keluarga"])
-        .persist(StorageLevel.MEMORY_AND_DISK)
+        .checkpoint()
     )
-    families_of = person_family(rekaman, link_keluarga).persist(StorageLevel.MEMORY_AND_DISK)
+    families_of = person_family(rekaman, link_keluarga).checkpoint()
 
+    # Checkpoints above cut the lineage: every later step is analysed against these
+    # frames, and with the whole update behind them Spark's analysis took minutes.
     # The register's families: the registries' (with relasi), those split off this
     # quarter (inheriting their origin's values), and proposals a visit verified.
     registry_rows = link_keluarga.where(F.col("sumber").isin(*REGISTRY_SOURCES))
@@ -312,7 +314,7 @@ def apply_update(
         )
         .distinct()
     )
-    touched = rekaman.join(changed_uids, "uid", "left_semi").persist(StorageLevel.MEMORY_AND_DISK)
+    touched = rekaman.join(changed_uids, "uid", "left_semi").checkpoint()
     n_records = register.rekaman.count()
     moved = refreshed.join(F.broadcast(survivor), "dtsen_individu_id", "left_semi").count()
     figures = {
@@ -328,7 +330,7 @@ def apply_update(
             .orderBy("entitas", "peristiwa")
             .collect()
         ],
-        "pasangan_dinilai": scored.count(),
+        "pasangan_dinilai": edges.where(F.col("metode") == cluster.PROBABILISTIC).count(),
         "usulan": _count(usulan, "status"),
         "groundcheck": _count(
             groundcheck.withColumn(
@@ -371,17 +373,7 @@ def apply_update(
             "gold/permintaan_reaktivasi": reaktivasi,
         },
         figures=figures,
-        cached=[
-            decoded,
-            diff,
-            edges,
-            merged,
-            link_keluarga,
-            usulan,
-            groundcheck,
-            families_of,
-            touched,
-        ],
+        cached=[decoded, diff, merged],
     )
 
 
@@ -438,7 +430,7 @@ def format_figures(figures: dict[str, Any]) -> str:
         f"update {figures['sebelumnya']} -> {figures['periode']}",
         figures["ingest"],
         f"dukcapil extract against the register: {counts('dukcapil')}",
-        f"new records linked: {counts('rekaman_baru')}; pairs scored {figures['pasangan_dinilai']}",
+        f"new records linked: {counts('rekaman_baru')}; Splink links {figures['pasangan_dinilai']}",
         f"register records keeping their person ID: {kept:.4%} "
         f"({figures['rekaman_terdaftar'] - figures['rekaman_id_berubah']} of "
         f"{figures['rekaman_terdaftar']})",
