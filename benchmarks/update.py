@@ -81,7 +81,7 @@ def main() -> int:
     args = parser.parse_args()
     work, n = args.work, args.individuals
     first, update = work / "delivery", work / "update"
-    tag = f"{n // 1000}k"
+    tag = f"{n / 1000:g}k"
     _stage(
         f"generate-{tag}",
         "generate",

@@ -142,7 +142,7 @@ def attachment(
     Precision: of the update records given an ID that existed before, the share given
     their person's; recall: of the update records of registered persons, the share given
     their person's; ``baru_benar``: of the update records of persons new to the register,
-    the share given an ID that did not exist before.
+    the share given an ID that did not exist before (None when there are none).
 
     Args:
         before: ``gold/link_individu`` before the update.
@@ -178,5 +178,6 @@ def attachment(
         "rekaman": row["rekaman"],
         "presisi": row["benar"] / max(row["ke_id_lama"], 1),
         "recall": row["benar"] / max(row["terdaftar"], 1),
-        "baru_benar": row["baru_id_baru"] / max(row["baru"], 1),
+        # None when the update brought no person new to the register.
+        "baru_benar": row["baru_id_baru"] / row["baru"] if row["baru"] else None,
     }
