@@ -48,8 +48,10 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
     )
     result = pipeline.link(SparkAPI(spark_session=spark), inputs, cfg.linkage_params)
     for name, frame in result.tables.items():
-        # The ID log is partitioned by period: later updates replace only their own.
-        storage.write(frame, name, partition_by=["periode"] if name == "gold/riwayat_id" else None)
+        storage.write(frame, name)
+    # The first period rebuilds the log whole; later updates replace only their period.
+    for name, frame in result.period_tables.items():
+        storage.write(frame, name, partition_by=["periode"])
     save_linkage_artefacts(spark, cfg, result.linker, result.scored, result.assigned)
     result.release()
     return result.figures

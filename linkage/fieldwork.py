@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 from delivery.variables import FAMILY_VARIABLES
 from linkage import registry
 
+# The codes the update's tables carry; the ranking reads them from here.
 DITEMUKAN = "DITEMUKAN"
 SUDAH_ADA, MENUNGGU, TERVERIFIKASI, DITOLAK = (
     "SUDAH_ADA",
@@ -23,6 +24,8 @@ SUDAH_ADA, MENUNGGU, TERVERIFIKASI, DITOLAK = (
     "BARU_TERVERIFIKASI",
     "DITOLAK",
 )
+DIPROSES = "DIPROSES"
+"""``gold/sanggahan.status`` of an objection left for a ground check to settle."""
 
 
 def _head_weight() -> Column:
@@ -335,7 +338,7 @@ def objections(
         F.when(~known, "TIDAK_DIKENAL")
         .when((F.col("jenis") == "SUDAH_MENINGGAL") & dead, "TERKONFIRMASI")
         .when((F.col("jenis") == "BUKAN_ANGGOTA") & other_kk, "DITERAPKAN")
-        .otherwise("DIPROSES")
+        .otherwise(DIPROSES)
     )
     follow_up = (
         F.when(~known, "NIK_SASARAN_TIDAK_DITEMUKAN")

@@ -70,6 +70,8 @@ class LinkResult:
 
     tables: dict[str, DataFrame]
     """``<layer>/<name>`` -> frame, in the order they should be written."""
+    period_tables: dict[str, DataFrame]
+    """Tables partitioned by ``periode`` (the ID log), as an update writes them too."""
     linker: Any
     scored: DataFrame
     assigned: DataFrame
@@ -196,8 +198,13 @@ def source_families(db_api: Any, inputs: LinkInputs, linked: DataFrame, salt: st
         .distinct()
     )
     fam = family.assign_families(db_api, linked, source_families, salt)
-    members = linked.groupBy("sumber", "id_keluarga").agg(F.count(F.lit(1)).alias("anggota"))
-    return fam.join(members, ["sumber", "id_keluarga"], "left").fillna(0, ["anggota"])
+    return with_member_counts(fam, linked)
+
+
+def with_member_counts(link_keluarga: DataFrame, records: DataFrame) -> DataFrame:
+    """``link_keluarga`` with ``anggota``: each source family's linked member records."""
+    members = records.groupBy("sumber", "id_keluarga").agg(F.count(F.lit(1)).alias("anggota"))
+    return link_keluarga.join(members, ["sumber", "id_keluarga"], "left").fillna(0, ["anggota"])
 
 
 def dtks_families(dtks: DataFrame) -> DataFrame:
@@ -282,7 +289,6 @@ def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:
         # The registry's memory for updates: every record as standardised, with its ID.
         "silver/rekaman": linked,
         "silver/tf_nama": model.name_frequencies(linked),
-        "gold/riwayat_id": registry.founded(linked, link_keluarga, params.periode),
         "gold/link_individu": linked.select(
             "sumber",
             "id_record",
@@ -322,6 +328,7 @@ def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:
     }
     return LinkResult(
         tables,
+        {"gold/riwayat_id": registry.founded(linked, link_keluarga, params.periode)},
         linker,
         scored,
         assigned,

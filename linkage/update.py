@@ -13,7 +13,6 @@ writes what :func:`apply_update` returns; nothing here touches storage.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from functools import reduce
 from typing import Any
@@ -23,12 +22,26 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from delivery.variables import DTKS_INDICATORS, FAMILY_VARIABLES
-from linkage import cluster, family, family_events, fieldwork, golden, incremental, padan
+from linkage import (
+    cluster,
+    family,
+    family_events,
+    fieldwork,
+    golden,
+    incremental,
+    padan,
+    registry,
+)
 from linkage.ids import stable_id
-from linkage.pipeline import LinkParams, decoded_records, dtks_families, person_family
+from linkage.pipeline import (
+    LinkParams,
+    decoded_records,
+    dtks_families,
+    person_family,
+    with_member_counts,
+)
 from linkage.records import PersonSource
 
-log = logging.getLogger("dtsen.update")
 REGISTRY_SOURCES = ("regsosek", "p3ke", "dtks")
 
 
@@ -251,7 +264,7 @@ def apply_update(
     # quarter (inheriting their origin's values), and proposals a visit verified.
     registry_rows = link_keluarga.where(F.col("sumber").isin(*REGISTRY_SOURCES))
     relasi = family.relasi(registry_rows)
-    splits = family_log.where(F.col("peristiwa") == "PISAH").select("id_lama", "id_baru")
+    splits = family_log.where(F.col("peristiwa") == registry.PISAH).select("id_lama", "id_baru")
     verified = usulan.where(F.col("status") == fieldwork.TERVERIFIKASI).select("dtsen_keluarga_id")
     in_register = (
         relasi.select("dtsen_keluarga_id")
@@ -267,13 +280,9 @@ def apply_update(
         .checkpoint()
     )
     registry_families = golden.golden_families(
-        link_keluarga.where(F.col("sumber").isin("dukcapil", *REGISTRY_SOURCES))
-        .join(
-            rekaman.groupBy("sumber", "id_keluarga").agg(F.count(F.lit(1)).alias("anggota")),
-            ["sumber", "id_keluarga"],
-            "left",
-        )
-        .fillna(0, ["anggota"]),
+        with_member_counts(
+            link_keluarga.where(F.col("sumber").isin("dukcapil", *REGISTRY_SOURCES)), rekaman
+        ),
         relasi,
         gold_persons,
         register.regsosek_keluarga,

@@ -39,8 +39,10 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from linkage.fieldwork import DIPROSES
+from linkage.fieldwork import MENUNGGU as BARU_MENUNGGU_GC
 from ranking.groundcheck import attached_visits
-from ranking.usulan import BARU_MENUNGGU_GC, latest_proposals
+from ranking.usulan import latest_proposals
 
 __all__ = ["REASONS", "SANGGAHAN_SCHEMA", "antrian_groundcheck"]
 
@@ -50,8 +52,6 @@ SANGGAHAN_SCHEMA = (
 )
 """``gold/sanggahan`` as the update stage writes it (one row per objection)."""
 OBJECTIONS = ("TIDAK_LAYAK", "BUKAN_ANGGOTA", "SUDAH_MENINGGAL")
-DIPROSES = "DIPROSES"
-"""``gold/sanggahan.status`` of an objection left for a ground check to settle."""
 
 REAKTIVASI_JATUH_TEMPO = "REAKTIVASI_JATUH_TEMPO"
 SANGGAHAN = "SANGGAHAN"

@@ -21,6 +21,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from linkage.fieldwork import DITEMUKAN
+
 __all__ = [
     "GROUNDCHECK_SCHEMA",
     "attached_visits",
@@ -36,7 +38,6 @@ GROUNDCHECK_SCHEMA = (
 )
 """``gold/groundcheck`` as the update stage writes it (one row per visit)."""
 
-DITEMUKAN = "DITEMUKAN"
 ALAMAT_TIDAK_DITEMUKAN = "ALAMAT_TIDAK_DITEMUKAN"
 KELUARGA_TIDAK_DITEMUKAN = "KELUARGA_TIDAK_DITEMUKAN"
 PINDAH = "PINDAH"

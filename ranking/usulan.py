@@ -13,6 +13,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from linkage.fieldwork import DITOLAK
+
 __all__ = ["USULAN_SCHEMA", "latest_proposals", "waiting_list"]
 
 USULAN_SCHEMA = (
@@ -21,10 +23,6 @@ USULAN_SCHEMA = (
 )
 """``gold/usulan`` as the update stage writes it (one row per proposal and period)."""
 
-SUDAH_ADA = "SUDAH_ADA"
-BARU_MENUNGGU_GC = "BARU_MENUNGGU_GC"
-BARU_TERVERIFIKASI = "BARU_TERVERIFIKASI"
-DITOLAK = "DITOLAK"
 
 FAMILY_KEY = "dtsen_keluarga_id"
 

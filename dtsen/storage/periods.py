@@ -76,16 +76,20 @@ def latest_periods(storage: Storage, table: str, count: int) -> list[str]:
     Raises:
         BadDeliveryError: the table holds fewer periods.
     """
-    periods = sorted(r[0] for r in storage.read(table).select("periode").distinct().collect())
+    periods = _periods(storage, table)
     if len(periods) < count:
         raise BadDeliveryError(f"{table} holds {periods}: need {count} periods")
     return periods[-count:]
 
 
 def periods_before(storage: Storage, table: str, periode: str) -> list[str]:
-    """The periods of ``table`` earlier than ``periode``, oldest first (a handful of
-    distinct values: collected); ``[]`` when the table does not exist."""
+    """The periods of ``table`` earlier than ``periode``, oldest first; ``[]`` when the
+    table does not exist."""
     if not storage.exists(table):
         return []
-    found = storage.read(table).select("periode").distinct().where(F.col("periode") < periode)
-    return sorted(r[0] for r in found.collect())
+    return [p for p in _periods(storage, table) if p < periode]
+
+
+def _periods(storage: Storage, table: str) -> list[str]:
+    """Every period of ``table``, oldest first (a handful of distinct values: collected)."""
+    return sorted(r[0] for r in storage.read(table).select("periode").distinct().collect())
