@@ -110,12 +110,12 @@ cleanup: $(STAMP)
 		--older-than-hours $(OLDER_THAN_HOURS) $(if $(TABLE),--table $(TABLE)) $(if $(DRY_RUN),--dry-run)
 
 check: $(STAMP)
-	$(VENV)/bin/ruff check jobs dtsen delivery linkage ranking conf tests benchmarks
-	$(VENV)/bin/ruff format --check jobs dtsen delivery linkage ranking conf tests benchmarks
+	$(VENV)/bin/ruff check jobs dtsen publish delivery linkage ranking conf tests benchmarks
+	$(VENV)/bin/ruff format --check jobs dtsen publish delivery linkage ranking conf tests benchmarks
 
 format: $(STAMP)
-	$(VENV)/bin/ruff check --fix jobs dtsen delivery linkage ranking conf tests benchmarks
-	$(VENV)/bin/ruff format jobs dtsen delivery linkage ranking conf tests benchmarks
+	$(VENV)/bin/ruff check --fix jobs dtsen publish delivery linkage ranking conf tests benchmarks
+	$(VENV)/bin/ruff format jobs dtsen publish delivery linkage ranking conf tests benchmarks
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info data warehouse .pytest_cache .ruff_cache

@@ -209,6 +209,53 @@ def ranked_warehouse(spark, linked_warehouse, trained_pmt):
     return cfg, storage, rank(spark, cfg, storage), allocation(spark, cfg, storage)
 
 
+def apply_update(spark, cfg: Config, storage, periode: str):
+    """The update of ``cfg.input`` applied, its period ranked, allocated and compared with
+    the previous one, as ``make update`` does: (update figures, movement figures)."""
+    from dtsen.cli import recorded
+    from jobs.allocate import run as allocation
+    from jobs.movement import run as movement
+    from jobs.rank import run as rank
+    from jobs.update import run as update
+
+    figures = recorded(update, spark, cfg, storage)
+    period_cfg = cfg.model_copy(
+        update={"ranking": cfg.ranking.model_copy(update={"periode": periode})}
+    )
+    recorded(rank, spark, period_cfg, storage)
+    recorded(allocation, spark, period_cfg, storage)
+    return figures, recorded(movement, spark, period_cfg, storage)
+
+
+@pytest.fixture(scope="session")
+def updated_warehouse(spark, ranked_warehouse, mlflow_store, small_delivery, tmp_path_factory):
+    """A copy of the ranked 2025Q1 register with the synthetic 2025Q2 update applied:
+    (config, storage, the register before, update figures, movement figures, periode).
+
+    The config's ``ranking.periode`` is the update's period."""
+    from dtsen.storage import Storage
+
+    cfg, shared, _, _ = ranked_warehouse
+    root = tmp_path_factory.mktemp("updated") / "warehouse"
+    shutil.copytree(shared.root, root)
+    delivery = small_delivery.parent / "update"
+    periode = (delivery / "periode.txt").read_text().strip()
+    cfg = cfg.model_copy(
+        update={
+            "input": str(delivery),
+            "storage": cfg.storage.model_copy(update={"root": str(root)}),
+        }
+    )
+    storage = Storage(spark, str(root), cfg.storage.engine)
+    before = {
+        "link_individu": storage.read("gold/link_individu").localCheckpoint(),
+        "link_keluarga": storage.read("gold/link_keluarga").localCheckpoint(),
+    }
+    figures, report = apply_update(spark, cfg, storage, periode)
+    cfg = cfg.model_copy(update={"ranking": cfg.ranking.model_copy(update={"periode": periode})})
+    return cfg, storage, before, figures, report, periode
+
+
 @pytest.fixture
 def isolate(spark, tmp_path):
     """``isolate(cfg, mlflow_dir=None) -> (cfg, storage)``: a private copy of the warehouse

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ("jobs", "dtsen", "ranking", "linkage", "delivery")
+LAYERS = ("jobs", "dtsen", "publish", "ranking", "linkage", "delivery")
 """Top to bottom: a package may import only the packages below it (and ``conf``)."""
 SHARED = {"dtsen.errors"}
 """A leaf every layer may raise from: one exception hierarchy for the whole project."""
@@ -23,6 +23,9 @@ STAGES = {
     "allocate",
     "movement",
     "update",
+    "cek",
+    "export",
+    "report",
 }
 
 

@@ -3,55 +3,18 @@ the saved model, ID persistence and history, field work, re-rank and re-allocati
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
+from conftest import apply_update
 from pyspark.sql import functions as F
 
-from dtsen.cli import recorded
 from dtsen.io.delivery import read_truth
-from dtsen.storage import Storage
 
 pytestmark = pytest.mark.slow
 
 
-def _apply(spark, cfg, storage, periode):
-    from jobs.allocate import run as allocation
-    from jobs.movement import run as movement
-    from jobs.rank import run as rank
-    from jobs.update import run as update
-
-    figures = recorded(update, spark, cfg, storage)
-    period_cfg = cfg.model_copy(
-        update={"ranking": cfg.ranking.model_copy(update={"periode": periode})}
-    )
-    recorded(rank, spark, period_cfg, storage)
-    recorded(allocation, spark, period_cfg, storage)
-    return figures, recorded(movement, spark, period_cfg, storage)
-
-
 @pytest.fixture(scope="module")
-def updated(spark, ranked_warehouse, mlflow_store, small_delivery, tmp_path_factory):
-    """A copy of the ranked 2025Q1 register with the synthetic 2025Q2 update applied:
-    (config, storage, the register before, update figures, movement report)."""
-    cfg, shared, _, _ = ranked_warehouse
-    root = tmp_path_factory.mktemp("updated") / "warehouse"
-    shutil.copytree(shared.root, root)
-    delivery = small_delivery.parent / "update"
-    cfg = cfg.model_copy(
-        update={
-            "input": str(delivery),
-            "storage": cfg.storage.model_copy(update={"root": str(root)}),
-        }
-    )
-    storage = Storage(spark, str(root), cfg.storage.engine)
-    before = {
-        "link_individu": storage.read("gold/link_individu").localCheckpoint(),
-        "link_keluarga": storage.read("gold/link_keluarga").localCheckpoint(),
-    }
-    periode = (delivery / "periode.txt").read_text().strip()
-    figures, report = _apply(spark, cfg, storage, periode)
-    return cfg, storage, before, figures, report, periode
+def updated(updated_warehouse):
+    return updated_warehouse
 
 
 def test_every_record_of_the_first_period_keeps_its_id_or_has_an_event(updated):
@@ -146,7 +109,7 @@ def test_applying_the_same_update_twice_is_a_no_op(spark, updated):
         "gold/sanggahan",
     )
     first = {t: storage.read(t).localCheckpoint() for t in tables}
-    _apply(spark, cfg, storage, periode)
+    apply_update(spark, cfg, storage, periode)
     for table in tables:
         again = storage.read(table)
         assert again.count() == first[table].count(), table
