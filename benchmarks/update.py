@@ -22,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).with_name("results.jsonl")
+UPDATE_LINKAGE = ("new records and the Dukcapil diff", "scoring", "resolution")
+"""The update's steps (``linkage.update.apply_update``) that are its linkage."""
 
 
 def _stage(label: str, job: str, work: Path, delivery: Path, *extra: str) -> dict:
@@ -37,12 +39,22 @@ def _stage(label: str, job: str, work: Path, delivery: Path, *extra: str) -> dic
         str(work / "warehouse"),
         *extra,
     ]
-    subprocess.run(
+    printed = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "measure.py"), "--label", label, "--", *command],
         cwd=ROOT,
         check=True,
-    )
-    return json.loads(RESULTS.read_text().splitlines()[-1])
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    print(printed, end="")
+    return {**json.loads(RESULTS.read_text().splitlines()[-1]), "steps": _steps(printed)}
+
+
+def _steps(printed: str) -> dict[str, float]:
+    """The seconds per step of a stage's summary line (``dtsen.progress.format_steps``)."""
+    line = next((x for x in printed.splitlines() if x.startswith("steps: ")), "steps: ")
+    parts = (p.rsplit(" ", 2) for p in line.removeprefix("steps: ").split(", ") if p)
+    return {name: float(seconds) for name, seconds, _ in parts}
 
 
 def _scores(work: Path, first: Path, update: Path, version_before: int) -> dict:
@@ -106,11 +118,16 @@ def main() -> int:
     runs["rank_update"] = _stage(f"rank-update-{tag}", "rank", work, update, *on_period)
     runs["allocate_update"] = _stage(f"allocate-update-{tag}", "allocate", work, update, *on_period)
     scores = _scores(work, first, update, version_before)
+    linkage = sum(runs["update"]["steps"].get(step, 0.0) for step in UPDATE_LINKAGE)
     out = {
         "individuals": n,
         "seconds": {k: v["wall_seconds"] for k, v in runs.items()},
         "peak_rss_gib": {k: v["peak_rss_gib"] for k, v in runs.items()},
         "update_share_of_link": runs["update"]["wall_seconds"] / runs["link"]["wall_seconds"],
+        # The update's linkage (its steps up to resolved IDs) against the whole link stage.
+        "update_linkage_seconds": linkage,
+        "update_linkage_share_of_link": linkage / runs["link"]["wall_seconds"],
+        "steps": {k: v["steps"] for k, v in runs.items() if v["steps"]},
         **scores,
     }
     print(json.dumps(out, indent=2))

@@ -30,6 +30,7 @@ from dtsen.config import Config
 from dtsen.errors import StorageError
 from dtsen.io.delivery import update_period
 from dtsen.io.linkage_artefacts import saved_model
+from dtsen.progress import Progress
 from dtsen.storage import Storage
 from dtsen.storage.bronze import ingest_delivery, latest_batch, newest_batch_of, read_bronze
 from dtsen.storage.manifest import manifest_of
@@ -49,7 +50,10 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
         log.info("%s was applied before: reading the register as it read it", periode)
     except StorageError:
         pass
-    reports = ingest_delivery(spark, storage, cfg, cfg.source_mapping(update=True))
+    progress = Progress(spark, "update")
+    with progress.step("ingest") as rows:
+        reports = ingest_delivery(spark, storage, cfg, cfg.source_mapping(update=True))
+        rows.n = sum(r.read for r in reports)
     batch = latest_batch(storage, cfg)
     earlier = periods_before(storage, "gold/peringkat", periode)
     if not earlier:
@@ -95,7 +99,13 @@ def run(spark: SparkSession, cfg: Config, storage: Storage) -> dict[str, Any]:
     for table, frame in result.period_tables.items():
         storage.write(frame, table, partition_by=["periode"], replace_where=where)
     result.release()
-    return {**result.figures, "ingest": format_reports(reports), "sebelumnya": earlier[-1]}
+    figures = result.figures
+    return {
+        **figures,
+        "steps": {**progress.seconds, **figures["steps"]},
+        "ingest": format_reports(reports),
+        "sebelumnya": earlier[-1],
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

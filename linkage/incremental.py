@@ -24,6 +24,7 @@ the pairs scored grow with the update.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from pyspark.sql import DataFrame
@@ -135,7 +136,7 @@ def score(
     # lineage behind them Spark's analysis of predict_between ran for many minutes.
     existing = db_api.register(model.model_input(register).checkpoint())
     incoming = db_api.register(model.model_input(new).checkpoint())
-    linker = Linker(incoming, saved, log_level=30)
+    linker = Linker(incoming, saved, log_level=logging.INFO)
     linker.table_management.register_term_frequency_lookup(db_api.register(tf_nama), "nama")
     between = linker.inference.predict_between(
         existing, incoming, threshold_match_probability=threshold

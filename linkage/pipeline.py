@@ -12,7 +12,6 @@ and :meth:`LinkResult.release` frees them once the outputs are written.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
@@ -22,6 +21,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from delivery.variables import DTKS_INDICATORS, FAMILY_VARIABLES
+from dtsen.progress import Progress, format_steps
 from linkage import cluster, family, golden, model, nik, padan, records, registry
 from linkage.ids import stable_id
 from linkage.records import PersonSource
@@ -147,7 +147,7 @@ def _trained_linker(
     from splink import Linker
 
     def linker(frame: DataFrame, model_settings: Any) -> Any:
-        return Linker(db_api.register(frame), model_settings, log_level=logging.WARNING)
+        return Linker(db_api.register(frame), model_settings, log_level=logging.INFO)
 
     if saved is not None and n_records < params.min_training_records:
         note = f"{n_records} records (< min_training_records): scored with the saved model"
@@ -156,7 +156,7 @@ def _trained_linker(
     subset = table if params.training_fraction >= 1.0 else table.where(keep)
     registered = db_api.register(subset)
     prior, guessed = model.prior(registered, n_records / max(population, 1))
-    trainer = Linker(registered, model.settings(population, prior), log_level=logging.WARNING)
+    trainer = Linker(registered, model.settings(population, prior), log_level=logging.INFO)
     skipped = model.train(trainer, params.u_max_pairs, params.seed)
     if saved is not None and len(skipped) == len(model.TRAINING_RULES):
         return linker(table, saved), [*skipped, "no EM pass trained: scored with the saved model"]
@@ -215,26 +215,32 @@ def dtks_families(dtks: DataFrame) -> DataFrame:
 
 def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:
     """Resolve persons and families across the sources of one batch."""
-    started = time.monotonic()
-    recs = canonical_records(inputs, params.reference_year).persist(StorageLevel.MEMORY_AND_DISK)
-    n_records = recs.count()
-    log.info("records: %d (%.0f s)", n_records, time.monotonic() - started)
+    progress = Progress(inputs.wilayah.sparkSession, "link")
+    with progress.step("records") as rows:
+        recs = canonical_records(inputs, params.reference_year).persist(
+            StorageLevel.MEMORY_AND_DISK
+        )
+        n_records = rows.n = recs.count()
 
-    nik_edges, recs = _deterministic(recs)
-    n_resolved = recs.where("terselesaikan AND sumber != 'dukcapil'").count()
-    log.info("deterministic pass: %d source records resolved by NIK", n_resolved)
+    with progress.step("deterministic pass") as rows:
+        nik_edges, recs = _deterministic(recs)
+        n_resolved = rows.n = recs.where("terselesaikan AND sumber != 'dukcapil'").count()
 
-    table = model.model_input(recs)
-    counts = model.comparison_counts(db_api.register(table))
+    with progress.step("blocking"):
+        table = model.model_input(recs)
+        counts = model.comparison_counts(db_api.register(table))
     for row in counts:
         log.info("blocking rule %s: %d comparisons", row["rule"], row["comparisons"])
-    linker, training = _trained_linker(
-        db_api, table, n_records, recs.where("anchor").count(), params, inputs.saved_model
-    )
+    with progress.step("training"):
+        linker, training = _trained_linker(
+            db_api, table, n_records, recs.where("anchor").count(), params, inputs.saved_model
+        )
     for note in training:
         log.warning("linkage training: %s", note)
-    predictions = linker.inference.predict(threshold_match_probability=params.review_threshold)
-    scored = predictions.as_spark_dataframe().persist(StorageLevel.MEMORY_AND_DISK)
+    with progress.step("prediction") as rows:
+        predictions = linker.inference.predict(threshold_match_probability=params.review_threshold)
+        scored = predictions.as_spark_dataframe().persist(StorageLevel.MEMORY_AND_DISK)
+        rows.n = scored.count()
     probabilistic = scored.where(F.col("match_probability") >= params.match_threshold).select(
         F.col("unique_id_l").alias("uid_l"),
         F.col("unique_id_r").alias("uid_r"),
@@ -250,40 +256,44 @@ def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:
         "anchor",
         registry.urutan(F.col("sumber"), F.col("anchor")).alias("urutan"),
     )
-    assigned = (
-        cluster.cluster_persons(db_api, nodes, edges)
-        .withColumn("dtsen_individu_id", registry.person_id(F.col("pendiri"), params.id_salt))
-        .drop("pendiri")
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
-    linked = recs.join(assigned.withColumnRenamed("unique_id", "uid"), "uid").checkpoint()
-    link_keluarga = source_families(db_api, inputs, linked, params.id_salt).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
-    relasi = family.relasi(link_keluarga)
-
-    in_dtsen = relasi.select("dtsen_keluarga_id")
-    persons = golden.golden_persons(linked, person_family(linked, link_keluarga))
-    # Persons of a family in a registry, and registry persons whose family is not.
-    gold_persons = (
-        persons.join(in_dtsen, "dtsen_keluarga_id", "left_semi")
-        .unionByName(
-            persons.where("di_regsosek OR di_p3ke OR di_dtks").join(
-                in_dtsen, "dtsen_keluarga_id", "left_anti"
-            )
+    with progress.step("clustering"):
+        assigned = (
+            cluster.cluster_persons(db_api, nodes, edges)
+            .withColumn("dtsen_individu_id", registry.person_id(F.col("pendiri"), params.id_salt))
+            .drop("pendiri")
+            .persist(StorageLevel.MEMORY_AND_DISK)
         )
-        .checkpoint()
-    )
-    gold_families = golden.golden_families(
-        link_keluarga,
-        relasi,
-        gold_persons,
-        inputs.regsosek_keluarga,
-        inputs.p3ke_keluarga,
-        dtks_families(inputs.dtks),
-        list(FAMILY_VARIABLES),
-        list(DTKS_INDICATORS),
-    ).checkpoint()
+        linked = recs.join(assigned.withColumnRenamed("unique_id", "uid"), "uid").checkpoint()
+    with progress.step("families"):
+        link_keluarga = source_families(db_api, inputs, linked, params.id_salt).persist(
+            StorageLevel.MEMORY_AND_DISK
+        )
+        relasi = family.relasi(link_keluarga)
+
+    with progress.step("golden records") as rows:
+        in_dtsen = relasi.select("dtsen_keluarga_id")
+        persons = golden.golden_persons(linked, person_family(linked, link_keluarga))
+        # Persons of a family in a registry, and registry persons whose family is not.
+        gold_persons = (
+            persons.join(in_dtsen, "dtsen_keluarga_id", "left_semi")
+            .unionByName(
+                persons.where("di_regsosek OR di_p3ke OR di_dtks").join(
+                    in_dtsen, "dtsen_keluarga_id", "left_anti"
+                )
+            )
+            .checkpoint()
+        )
+        gold_families = golden.golden_families(
+            link_keluarga,
+            relasi,
+            gold_persons,
+            inputs.regsosek_keluarga,
+            inputs.p3ke_keluarga,
+            dtks_families(inputs.dtks),
+            list(FAMILY_VARIABLES),
+            list(DTKS_INDICATORS),
+        ).checkpoint()
+        rows.n = gold_families.count()
     table_relasi = family.relasi_table(gold_families)
     tables = {
         # The registry's memory for updates: every record as standardised, with its ID.
@@ -324,7 +334,8 @@ def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:
         "comparisons": counts,
         "training": training,
         "relasi": [r.asDict() for r in table_relasi.collect()],
-        "seconds": round(time.monotonic() - started, 1),
+        "seconds": progress.elapsed(),
+        "steps": progress.seconds,
     }
     return LinkResult(
         tables,
@@ -349,4 +360,5 @@ def format_figures(figures: dict[str, Any]) -> str:
     lines += [
         f"{r['relasi']:<8} {r['keluarga']:>10} {r['persen']:>8.2f}" for r in figures["relasi"]
     ]
+    lines.append(format_steps(figures["steps"]))
     return "\n".join(lines)

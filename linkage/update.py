@@ -22,6 +22,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from delivery.variables import DTKS_INDICATORS, FAMILY_VARIABLES
+from dtsen.progress import Progress, format_steps
 from linkage import (
     cluster,
     family,
@@ -146,17 +147,10 @@ def _new_records(delivery: Delivery, register: DataFrame, params: LinkParams):
     return decoded, extract, diff, new, edges
 
 
-def apply_update(
-    db_api: Any, register: Register, delivery: Delivery, params: LinkParams
-) -> UpdateResult:
-    """Apply ``delivery`` to ``register``; returns every table the update writes."""
-    periode, salt = delivery.periode, params.id_salt
-    decoded, extract, diff, new, nik_pairs = _new_records(delivery, register.rekaman, params)
-    refreshed = incremental.refreshed_register(register.rekaman, extract, diff).checkpoint()
-    scored = incremental.score(
-        db_api, register.saved_model, refreshed, new, register.tf_nama, params.match_threshold
-    )
-    edges = (
+def _edges(nik_pairs: DataFrame, scored: DataFrame) -> DataFrame:
+    """The update's person edges: its NIK pairs, and the pairs Splink scored above the
+    match threshold, in ``cluster``'s edge shape."""
+    return (
         nik_pairs.select(
             "uid_l",
             "uid_r",
@@ -173,133 +167,164 @@ def apply_update(
         )
         .checkpoint()
     )
-    assigned, merged, person_log = incremental.resolve(
-        db_api, new, refreshed, edges, register.riwayat, periode, salt
-    )
-    merged = merged.persist(StorageLevel.MEMORY_AND_DISK)
-    survivor = merged.select(
-        F.col("id_lama").alias("dtsen_individu_id"), F.col("id_baru").alias("_s")
-    )
 
-    def remap(frame: DataFrame) -> DataFrame:
-        return (
-            frame.join(F.broadcast(survivor), "dtsen_individu_id", "left")
-            .withColumn("dtsen_individu_id", F.coalesce("_s", "dtsen_individu_id"))
-            .drop("_s")
+
+def apply_update(
+    db_api: Any, register: Register, delivery: Delivery, params: LinkParams
+) -> UpdateResult:
+    """Apply ``delivery`` to ``register``; returns every table the update writes."""
+    periode, salt = delivery.periode, params.id_salt
+    progress = Progress(delivery.wilayah.sparkSession, "update")
+    with progress.step("new records and the Dukcapil diff") as rows:
+        decoded, extract, diff, new, nik_pairs = _new_records(delivery, register.rekaman, params)
+        refreshed = incremental.refreshed_register(register.rekaman, extract, diff).checkpoint()
+        rows.n = new.count()
+    with progress.step("scoring") as rows:
+        edges = _edges(
+            nik_pairs,
+            incremental.score(
+                db_api,
+                register.saved_model,
+                refreshed,
+                new,
+                register.tf_nama,
+                params.match_threshold,
+            ),
+        )
+        rows.n = edges.count()
+    with progress.step("resolution"):
+        assigned, merged, person_log = incremental.resolve(
+            db_api, new, refreshed, edges, register.riwayat, periode, salt
+        )
+        merged = merged.persist(StorageLevel.MEMORY_AND_DISK)
+        survivor = merged.select(
+            F.col("id_lama").alias("dtsen_individu_id"), F.col("id_baru").alias("_s")
         )
 
-    added = new.join(assigned, "uid")
-    rekaman = remap(refreshed).unionByName(added.select(*refreshed.columns)).checkpoint()
-    previous_family = remap(register.individu.select("dtsen_individu_id", "dtsen_keluarga_id"))
-    previous_family = previous_family.dropDuplicates(["dtsen_individu_id"])
-    anchors = rekaman.where(F.col("anchor") & (F.col("sumber") == "dukcapil"))
-    kk_rows, family_log = family_events.new_kk_families(
-        register.link_keluarga, anchors, previous_family, periode, salt
-    )
-    link_keluarga = register.link_keluarga.unionByName(kk_rows).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
-    kk_families = link_keluarga.where(F.col("sumber") == "dukcapil").select(
-        "id_keluarga", "dtsen_keluarga_id"
-    )
-    base_family = person_family(rekaman, link_keluarga)
+        def remap(frame: DataFrame) -> DataFrame:
+            return (
+                frame.join(F.broadcast(survivor), "dtsen_individu_id", "left")
+                .withColumn("dtsen_individu_id", F.coalesce("_s", "dtsen_individu_id"))
+                .drop("_s")
+            )
 
-    def members(sumber: str, key: str) -> DataFrame:
-        return rekaman.where(F.col("sumber") == sumber).select(
-            F.col("id_keluarga").alias(key), "id_record", "dtsen_individu_id", "hubungan"
+        added = new.join(assigned, "uid")
+        rekaman = remap(refreshed).unionByName(added.select(*refreshed.columns)).checkpoint()
+    with progress.step("families and field work"):
+        previous_family = remap(register.individu.select("dtsen_individu_id", "dtsen_keluarga_id"))
+        previous_family = previous_family.dropDuplicates(["dtsen_individu_id"])
+        anchors = rekaman.where(F.col("anchor") & (F.col("sumber") == "dukcapil"))
+        kk_rows, family_log = family_events.new_kk_families(
+            register.link_keluarga, anchors, previous_family, periode, salt
         )
+        link_keluarga = register.link_keluarga.unionByName(kk_rows).persist(
+            StorageLevel.MEMORY_AND_DISK
+        )
+        kk_families = link_keluarga.where(F.col("sumber") == "dukcapil").select(
+            "id_keluarga", "dtsen_keluarga_id"
+        )
+        base_family = person_family(rekaman, link_keluarga)
 
-    visits = delivery.families["groundcheck"]
-    usulan, usulan_log = fieldwork.proposals(
-        delivery.families["usulan"],
-        members("usulan", "id_usulan"),
-        base_family,
-        kk_families,
-        register.ranked,
-        visits,
-        periode,
-        salt,
-    )
-    usulan = usulan.checkpoint()
-    gc_status = delivery.persons["groundcheck"].select(
-        F.col("id_anggota_gc").cast("string").alias("id_record"), "status"
-    )
-    known = link_keluarga.select("dtsen_keluarga_id").unionByName(
-        usulan.select("dtsen_keluarga_id")
-    )
-    groundcheck = fieldwork.visits_attached(
-        visits,
-        members("groundcheck", "id_gc").join(gc_status, "id_record"),
-        base_family,
-        kk_families,
-        known,
-        usulan,
-        periode,
-    ).checkpoint()
-    link_keluarga = (
-        reduce(
-            DataFrame.unionByName,
-            [
-                link_keluarga,
-                usulan.select(
-                    F.lit("usulan").alias("sumber"),
-                    F.col("id_usulan").alias("id_keluarga"),
-                    "dtsen_keluarga_id",
-                ),
-                groundcheck.where(F.col("dtsen_keluarga_id").isNotNull()).select(
-                    F.lit("groundcheck").alias("sumber"),
-                    F.col("id_gc").alias("id_keluarga"),
-                    "dtsen_keluarga_id",
-                ),
-            ],
+        def members(sumber: str, key: str) -> DataFrame:
+            return rekaman.where(F.col("sumber") == sumber).select(
+                F.col("id_keluarga").alias(key), "id_record", "dtsen_individu_id", "hubungan"
+            )
+
+        visits = delivery.families["groundcheck"]
+        usulan, usulan_log = fieldwork.proposals(
+            delivery.families["usulan"],
+            members("usulan", "id_usulan"),
+            base_family,
+            kk_families,
+            register.ranked,
+            visits,
+            periode,
+            salt,
         )
-        .dropDuplicates(["sumber", "id_keluarga"])
-        .checkpoint()
-    )
-    families_of = person_family(rekaman, link_keluarga).checkpoint()
+        usulan = usulan.checkpoint()
+        gc_status = delivery.persons["groundcheck"].select(
+            F.col("id_anggota_gc").cast("string").alias("id_record"), "status"
+        )
+        known = link_keluarga.select("dtsen_keluarga_id").unionByName(
+            usulan.select("dtsen_keluarga_id")
+        )
+        groundcheck = fieldwork.visits_attached(
+            visits,
+            members("groundcheck", "id_gc").join(gc_status, "id_record"),
+            base_family,
+            kk_families,
+            known,
+            usulan,
+            periode,
+        ).checkpoint()
+        link_keluarga = (
+            reduce(
+                DataFrame.unionByName,
+                [
+                    link_keluarga,
+                    usulan.select(
+                        F.lit("usulan").alias("sumber"),
+                        F.col("id_usulan").alias("id_keluarga"),
+                        "dtsen_keluarga_id",
+                    ),
+                    groundcheck.where(F.col("dtsen_keluarga_id").isNotNull()).select(
+                        F.lit("groundcheck").alias("sumber"),
+                        F.col("id_gc").alias("id_keluarga"),
+                        "dtsen_keluarga_id",
+                    ),
+                ],
+            )
+            .dropDuplicates(["sumber", "id_keluarga"])
+            .checkpoint()
+        )
+        families_of = person_family(rekaman, link_keluarga).checkpoint()
 
     # Checkpoints above cut the lineage: every later step is analysed against these
     # frames, and with the whole update behind them Spark's analysis took minutes.
     # The register's families: the registries' (with relasi), those split off this
     # quarter (inheriting their origin's values), and proposals a visit verified.
-    registry_rows = link_keluarga.where(F.col("sumber").isin(*REGISTRY_SOURCES))
-    relasi = family.relasi(registry_rows)
-    splits = family_log.where(F.col("peristiwa") == registry.PISAH).select("id_lama", "id_baru")
-    verified = usulan.where(F.col("status") == fieldwork.TERVERIFIKASI).select("dtsen_keluarga_id")
-    in_register = (
-        relasi.select("dtsen_keluarga_id")
-        .unionByName(splits.select(F.col("id_baru").alias("dtsen_keluarga_id")))
-        .unionByName(verified)
-        .distinct()
-    )
-    persons = golden.golden_persons(rekaman, families_of)
-    typed = F.col("di_regsosek") | F.col("di_p3ke") | F.col("di_dtks")
-    gold_persons = (
-        persons.join(in_register, "dtsen_keluarga_id", "left_semi")
-        .unionByName(persons.where(typed).join(in_register, "dtsen_keluarga_id", "left_anti"))
-        .checkpoint()
-    )
-    registry_families = golden.golden_families(
-        with_member_counts(
-            link_keluarga.where(F.col("sumber").isin("dukcapil", *REGISTRY_SOURCES)), rekaman
-        ),
-        relasi,
-        gold_persons,
-        register.regsosek_keluarga,
-        register.p3ke_keluarga,
-        dtks_families(register.dtks),
-        list(FAMILY_VARIABLES),
-        list(DTKS_INDICATORS),
-    )
-    added_families = family_events.inherited(registry_families, splits).unionByName(
-        _null_family_rows(
-            registry_families, verified.join(relasi, "dtsen_keluarga_id", "left_anti")
+    with progress.step("golden records") as rows:
+        registry_rows = link_keluarga.where(F.col("sumber").isin(*REGISTRY_SOURCES))
+        relasi = family.relasi(registry_rows)
+        splits = family_log.where(F.col("peristiwa") == registry.PISAH).select("id_lama", "id_baru")
+        verified = usulan.where(F.col("status") == fieldwork.TERVERIFIKASI).select(
+            "dtsen_keluarga_id"
         )
-    )
-    observed = fieldwork.survivorship(
-        registry_families.unionByName(added_families), groundcheck, visits
-    )
-    gold_families = _recount(observed, gold_persons, usulan, kk_families).checkpoint()
+        in_register = (
+            relasi.select("dtsen_keluarga_id")
+            .unionByName(splits.select(F.col("id_baru").alias("dtsen_keluarga_id")))
+            .unionByName(verified)
+            .distinct()
+        )
+        persons = golden.golden_persons(rekaman, families_of)
+        typed = F.col("di_regsosek") | F.col("di_p3ke") | F.col("di_dtks")
+        gold_persons = (
+            persons.join(in_register, "dtsen_keluarga_id", "left_semi")
+            .unionByName(persons.where(typed).join(in_register, "dtsen_keluarga_id", "left_anti"))
+            .checkpoint()
+        )
+        registry_families = golden.golden_families(
+            with_member_counts(
+                link_keluarga.where(F.col("sumber").isin("dukcapil", *REGISTRY_SOURCES)), rekaman
+            ),
+            relasi,
+            gold_persons,
+            register.regsosek_keluarga,
+            register.p3ke_keluarga,
+            dtks_families(register.dtks),
+            list(FAMILY_VARIABLES),
+            list(DTKS_INDICATORS),
+        )
+        added_families = family_events.inherited(registry_families, splits).unionByName(
+            _null_family_rows(
+                registry_families, verified.join(relasi, "dtsen_keluarga_id", "left_anti")
+            )
+        )
+        observed = fieldwork.survivorship(
+            registry_families.unionByName(added_families), groundcheck, visits
+        )
+        gold_families = _recount(observed, gold_persons, usulan, kk_families).checkpoint()
+        rows.n = gold_families.count()
 
     nik_index = _nik_index(rekaman, families_of)
     listed = (
@@ -352,6 +377,7 @@ def apply_update(
         ),
         "sanggahan": _count(sanggahan, "status"),
         "keluarga": gold_families.count(),
+        "steps": progress.seconds,
     }
     return UpdateResult(
         tables={
@@ -449,5 +475,6 @@ def format_figures(figures: dict[str, Any]) -> str:
         f"proposals: {counts('usulan')}",
         f"objections: {counts('sanggahan')}",
         f"families in the register: {figures['keluarga']}",
+        format_steps(figures["steps"]),
     ]
     return "\n".join(lines)

@@ -10,8 +10,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ("jobs", "dtsen", "publish", "ranking", "linkage", "delivery")
 """Top to bottom: a package may import only the packages below it (and ``conf``)."""
-SHARED = {"dtsen.errors"}
-"""A leaf every layer may raise from: one exception hierarchy for the whole project."""
+SHARED = {"dtsen.errors", "dtsen.progress"}
+"""Leaves every layer may use: one exception hierarchy for the whole project, and one way
+to report a long stage's steps."""
 STAGES = {
     "generate",
     "ingest",

@@ -23,6 +23,7 @@ writes assume one writer per table at a time, as the pipeline's stages guarantee
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -217,11 +218,18 @@ class Storage:
                 f"{table}: replace_where columns {not_partitions} are not partition columns "
                 f"(partition columns: {partitions})"
             )
+        # The write runs the frame's whole plan: named in the Spark UI, timed in the log.
+        context = df.sparkSession.sparkContext
+        stage = context.getLocalProperty("spark.job.description")
+        context.setJobDescription(f"{stage}: write {table}" if stage else f"write {table}")
+        started = time.monotonic()
         try:
             version = self._engine.write(df, path, mode, partitions, replace_where)
         except self._engine.conflicts as exc:
             raise self._conflict(table, mode, exc) from exc
-        log.info("%s: %s -> version %d", table, mode, version)
+        finally:
+            context.setJobDescription(stage)
+        log.info("%s: %s -> version %d (%.1f s)", table, mode, version, time.monotonic() - started)
         if record:
             self._wrote(table, version)
         return version

@@ -28,6 +28,7 @@ from delivery.ingestion.validate import (
 from dtsen.config import Config
 from dtsen.errors import BadDeliveryError
 from dtsen.io.delivery import Delivery, read_records
+from dtsen.progress import Progress
 from dtsen.storage import Storage
 
 log = logging.getLogger("dtsen.ingest")
@@ -190,10 +191,12 @@ def ingest_delivery(
     batch = cfg.ingest.batch or delivery.fingerprint([(t.path, t.format) for t in tables.values()])
     log.info("ingesting %s as batch %s", cfg.delivery, batch)
     today = date.today()
-    reports = [
-        ingest_table(spark, storage, delivery, name, spec, batch, today)
-        for name, spec in tables.items()
-    ]
+    progress = Progress(spark, "ingest")
+    reports = []
+    for name, spec in tables.items():
+        with progress.step(name) as rows:
+            reports.append(ingest_table(spark, storage, delivery, name, spec, batch, today))
+            rows.n = reports[-1].read
     stamp_batch(storage, batch, cfg.delivery)
     unbalanced = [r.table for r in reports if not r.balanced]
     if unbalanced:
