@@ -12,7 +12,7 @@ SYNTHETIC_UPDATE := data/synthetic-update
 CONF ?= conf/local.yaml
 INDIVIDUALS ?=
 
-.PHONY: run test check format generate ingest link evaluate_link train_pmt rank evaluate_pmt allocate movement update mlflow-ui clean java jars cleanup wheel
+.PHONY: run test check format generate ingest link evaluate_link train_pmt rank evaluate_pmt allocate movement update cek export report mlflow-ui clean java jars cleanup wheel
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11) on PATH"; exit 1; }
@@ -61,6 +61,8 @@ endif
 	$(call JOB,rank)
 	@if [ -d "$(DELIVERY)/_truth" ]; then $(call JOB,evaluate_pmt); fi
 	$(call JOB,allocate)
+	$(call JOB,cek) --bangun
+	$(call JOB,report)
 ifeq ($(INPUT),)
 	$(call APPLY_UPDATE,$(SYNTHETIC_UPDATE))
 endif
@@ -74,6 +76,8 @@ define APPLY_UPDATE
 	$(call UPDATE_JOB,rank,$(1))
 	$(call UPDATE_JOB,allocate,$(1))
 	$(call UPDATE_JOB,movement,$(1))
+	$(call UPDATE_JOB,cek,$(1)) --bangun
+	$(call UPDATE_JOB,report,$(1))
 endef
 
 # make update INPUT=<update delivery> [WAREHOUSE=warehouse]
@@ -90,6 +94,22 @@ ingest link evaluate_link train_pmt rank evaluate_pmt allocate: $(STAMP) java ja
 # Movement between two ranked periods: make movement DARI=2025Q1 KE=2025Q2
 movement: $(STAMP) java jars
 	$(call JOB,movement) $(if $(DARI),--dari $(DARI)) $(if $(KE),--ke $(KE))
+
+# Cek DTSEN, one question answered from the latest lookup (no Spark):
+# make cek NIK=3310... [KK=3310...] [JSON=1]
+cek: $(STAMP)
+	@test -n "$(NIK)" || { echo "make cek needs NIK=<16 digits> (and optionally KK=...)"; exit 1; }
+	$(PY) -m jobs.cek --conf $(CONF) --warehouse $(WAREHOUSE) --nik $(NIK) \
+		$(if $(KK),--kk $(KK)) $(if $(JSON),--json)
+
+# Data balikan of a period: make export [INSTITUSI=all|<name>] [KAB=3310] [PERIODE=2025Q2]
+export: $(STAMP) java jars
+	$(call JOB,export) --institusi $(or $(INSTITUSI),all) $(if $(KAB),--kab $(KAB)) \
+		$(if $(PERIODE),--set ranking.periode=$(PERIODE))
+
+# The run report of a period: make report [PERIODE=2025Q2]
+report: $(STAMP) java jars
+	$(call JOB,report) $(if $(PERIODE),--set ranking.periode=$(PERIODE))
 
 # The MLflow UI on the warehouse's SQLite store: http://127.0.0.1:$(MLFLOW_PORT)
 MLFLOW_PORT ?= 5000

@@ -37,6 +37,7 @@ from delivery.synthetic.settings import GenerateConfig
 from dtsen.errors import BadConfigError
 from linkage.pipeline import LinkParams
 from linkage.records import PersonSource
+from publish.exports import Institution, check_secrets
 from ranking.adjustments import AdjustmentRule
 from ranking.evaluation import PROMOTION_METRICS
 from ranking.features import RELASI, FeatureSpec
@@ -211,6 +212,10 @@ class LinkageConfig(_Strict):
     min_training_records: int = 1000
     """A batch with fewer records is scored with the saved model (``model_dir``'s
     latest), if there is one, instead of training on a handful of pairs."""
+    max_block_pairs: int = 5_000_000
+    """A prediction rule skips a block making more pairs than this (a common name in a
+    large kab/kota, a default date): its pairs must come through the other rules. The
+    capped blocks and pairs are reported per rule."""
     seed: int = 42
     id_salt: str | None = "dtsen"
     """The secret DTSEN ids are an HMAC under; set it per deployment (environment), or
@@ -302,6 +307,17 @@ class AllocationConfig(_Strict):
     """DTSEN persons (Feb 2025): quotas are scaled by delivery population / this."""
 
 
+class ExportsConfig(_Strict):
+    """The data-balikan extracts (``jobs/export.py``, docs/exports.md)."""
+
+    institutions: str = "exports.yaml"
+    """Who receives which tables and columns, and where each one's secret is
+    (``publish.exports.Institution``), relative to the profile's folder or packaged conf/."""
+    strong_secrets: bool | None = None
+    """Refuse an institution's development default and any weak or short secret;
+    ``None``: as ``linkage.strong_salt`` (the cluster profile's production check)."""
+
+
 class Config(_Strict):
     profile: str
     input: str | None = "data/synthetic"
@@ -315,6 +331,7 @@ class Config(_Strict):
     pmt: PmtConfig = Field(default_factory=PmtConfig)
     ranking: RankingConfig = Field(default_factory=RankingConfig)
     allocation: AllocationConfig = Field(default_factory=AllocationConfig)
+    exports: ExportsConfig = Field(default_factory=ExportsConfig)
     conf_dir: str = ""
     """Folder of the profile file, for resolving relative references (set by the loader)."""
 
@@ -368,6 +385,7 @@ class Config(_Strict):
             id_salt=lk.secret,
             reference_year=date.fromisoformat(lk.reference_date).year,
             min_training_records=lk.min_training_records,
+            max_block_pairs=lk.max_block_pairs,
             periode=self.ranking.periode,
         )
 
@@ -392,6 +410,46 @@ class Config(_Strict):
             self.allocation.programs,
             TypeAdapter(dict[str, ProgramConfig]).validate_python,
         )
+
+    def institutions(self) -> dict[str, Institution]:
+        """The institutions of ``exports.institutions``.
+
+        Raises:
+            BadConfigError: as :meth:`conf_file`, or an institution names a program that
+                ``allocation.programs`` does not allocate.
+        """
+        institutions = self.conf_file(
+            self.exports.institutions, TypeAdapter(dict[str, Institution]).validate_python
+        )
+        programs = self.programs()
+        for name, institution in institutions.items():
+            if institution.program is not None and institution.program not in programs:
+                raise BadConfigError(
+                    f"{self.exports.institutions}: {name}.program: {institution.program!r} "
+                    f"is not allocated; expected one of {sorted(programs)}"
+                )
+        return institutions
+
+    def export_secrets(self, institutions: dict[str, Institution]) -> dict[str, str]:
+        """Each row-level institution's pseudonym secret (export name -> secret).
+
+        Checked when an export runs, not when the profile loads, so other stages need
+        no export secret. With the production checks on (``exports.strong_secrets``)
+        a development default, a weak or a short secret is refused, like the ID secret;
+        a secret shared by two institutions, or with the ID secret, always is.
+
+        Raises:
+            BadConfigError: naming the institution and the variable or file to set.
+        """
+        strong = self.exports.strong_secrets
+        strong = self.linkage.strong_salt if strong is None else strong
+        secrets = {
+            name: _export_secret(name, institution, strong)
+            for name, institution in institutions.items()
+            if institution.lingkup != "agregat"
+        }
+        check_secrets({**secrets, "linkage.id_salt": self.linkage.secret})
+        return secrets
 
     def source_mapping(self, update: bool = False) -> SourceMapping:
         """The delivery layout of ``ingest.sources`` (``ingest.update_sources`` for an
@@ -438,6 +496,36 @@ class Config(_Strict):
         if packaged.is_file():
             return packaged
         raise BadConfigError(f"config file {relative!r} not found in {self.conf_dir!r} or conf/")
+
+
+def _export_secret(name: str, institution: Institution, strong: bool) -> str:
+    """``secret_file``'s content, else ``$secret_env``, else (development only) the
+    default; with ``strong``, the default or a weak or short value is refused."""
+    where, env = f"exports: {name}", institution.secret_env
+    remedy = f"set {env or 'secret_file'} to a long random value of its own"
+    if institution.secret_file:
+        try:
+            secret = Path(institution.secret_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise BadConfigError(f"{where}: secret_file: cannot read: {exc}") from exc
+    elif env and os.environ.get(env):
+        secret = os.environ[env]
+    elif strong:
+        raise BadConfigError(
+            f"{where}: no secret set, and the development default is refused by the "
+            f"production checks: {remedy}"
+        )
+    else:
+        secret = institution.dev_secret or ""
+    if not secret:
+        raise BadConfigError(f"{where}: no secret: {remedy}")
+    weak = secret in WEAK_SECRETS or secret == institution.dev_secret
+    if strong and (weak or len(secret) < MIN_SECRET_LENGTH):
+        raise BadConfigError(
+            f"{where}: the secret is a default or shorter than {MIN_SECRET_LENGTH} "
+            f"characters: {remedy}"
+        )
+    return secret
 
 
 def read_yaml(source: Path | Traversable) -> Any:

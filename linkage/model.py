@@ -20,10 +20,12 @@ Design choices, each measured against the plain baseline in ``shared/reference/a
 
 from __future__ import annotations
 
+import re
+from functools import reduce
 from typing import Any
 
 import splink.comparison_level_library as cll
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from splink import Linker, SettingsCreator
 from splink.comparison_library import CustomComparison
@@ -42,6 +44,10 @@ PREDICTION_RULES: dict[str, str] = {
     "kk_tahun": "l.kk = r.kk AND l.tahun_lahir = r.tahun_lahir",
 }
 UNRESOLVED_SIDES = ("NOT l.terselesaikan", "NOT r.terselesaikan")
+CAPPED = "_blok_besar_"
+"""Prefix of the per-rule flag of records whose block under that rule is over the cap."""
+PERSONAL_KEYS = {"nik", "kk", "nama_kunci"}
+"""Key columns whose values are never reported (the largest block's key is masked)."""
 
 
 def prediction_rules(rules: dict[str, str] | None = None) -> list[tuple[str, str]]:
@@ -52,7 +58,7 @@ def prediction_rules(rules: dict[str, str] | None = None) -> list[tuple[str, str
     made Spark's plan explode (out of memory on a few thousand pairs).
     """
     return [
-        (name, f"{rule} AND {side}")
+        (name, f"{rule} AND NOT l.{CAPPED}{name} AND {side}")
         for name, rule in (rules or PREDICTION_RULES).items()
         for side in UNRESOLVED_SIDES
     ]
@@ -93,7 +99,116 @@ def model_input(records: DataFrame) -> DataFrame:
         "alamat",
         "rt",
         "terselesaikan",
+        # No block is over the cap until :func:`capped` says so (an update never caps).
+        *[F.lit(False).alias(f"{CAPPED}{name}") for name in PREDICTION_RULES],
     )
+
+
+def _key_pairs(rule: str) -> list[tuple[str, str]]:
+    """The (left, right) columns of an equality blocking rule: ``l.a = r.b AND ...``."""
+    return re.findall(r"l\.(\w+)\s*=\s*r\.(\w+)", rule)
+
+
+def _block_key(columns: list[str]) -> Column:
+    return F.concat_ws("|", *[F.col(c).cast("string") for c in columns])
+
+
+def blocks(table: DataFrame, rules: dict[str, str] | None = None) -> DataFrame:
+    """Every block of every prediction rule: ``rule``, ``kunci`` (its key values joined by
+    ``|``), ``records`` and ``pairs``.
+
+    A block is the records sharing a rule's key; its pairs are counted before the rules
+    exclude each other's pairs and before the unresolved-side filter, so they bound
+    what Splink scores from above. An asymmetric rule (a swapped date against a date)
+    pairs the records with a left key against those with the same right key.
+    """
+    frames = []
+    for name, rule in (rules or PREDICTION_RULES).items():
+        left, right = (list(c) for c in zip(*_key_pairs(rule), strict=True))
+
+        def counted(columns: list[str], alias: str) -> DataFrame:
+            keyed = table.where(reduce(Column.__and__, [F.col(c).isNotNull() for c in columns]))
+            return keyed.groupBy(_block_key(columns).alias("kunci")).agg(
+                F.count(F.lit(1)).alias(alias)
+            )
+
+        if left == right:
+            n = F.col("n")
+            sized = counted(left, "n").select("kunci", n.alias("records"), n * (n - 1) / 2)
+        else:
+            sized = counted(left, "n_l").join(counted(right, "n_r"), "kunci")
+            sized = sized.select(
+                "kunci",
+                (F.col("n_l") + F.col("n_r")).alias("records"),
+                F.col("n_l") * F.col("n_r"),
+            )
+        frames.append(
+            sized.toDF("kunci", "records", "pairs").select(
+                F.lit(name).alias("rule"), "kunci", "records", F.col("pairs").cast("long")
+            )
+        )
+    return reduce(DataFrame.unionByName, frames)
+
+
+def block_report(
+    block_sizes: DataFrame, max_pairs: int, rules: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per rule: its largest block (pairs, records and key, personal key values masked)
+    and the blocks and pairs over ``max_pairs`` (capped). One row per rule is collected."""
+    over = F.col("pairs") > max_pairs
+    rows = (
+        block_sizes.groupBy("rule")
+        .agg(
+            F.max_by(F.struct("pairs", "records", "kunci"), "pairs").alias("largest"),
+            F.sum(over.cast("long")).alias("blocks_capped"),
+            F.sum(F.when(over, F.col("pairs")).otherwise(0)).alias("pairs_capped"),
+        )
+        .collect()
+    )
+    found = {r["rule"]: r for r in rows}
+    report = {}
+    for name, rule in (rules or PREDICTION_RULES).items():
+        row = found.get(name)
+        largest = row["largest"] if row else None
+        columns = [left for left, _ in _key_pairs(rule)]
+        key = None
+        if largest is not None:
+            values = largest["kunci"].split("|")
+            key = "|".join(
+                "*" if c in PERSONAL_KEYS else v for c, v in zip(columns, values, strict=False)
+            )
+        report[name] = {
+            "largest_block_pairs": int(largest["pairs"]) if largest else 0,
+            "largest_block_records": int(largest["records"]) if largest else 0,
+            "largest_block_key": key,
+            "blocks_capped": int(row["blocks_capped"]) if row else 0,
+            "pairs_capped": int(row["pairs_capped"]) if row else 0,
+        }
+    return report
+
+
+def capped(
+    table: DataFrame,
+    block_sizes: DataFrame,
+    max_pairs: int,
+    rules: dict[str, str] | None = None,
+) -> DataFrame:
+    """``table`` with each rule's flag set on the records of its blocks over
+    ``max_pairs``: that rule skips them (the prediction rules say ``NOT l.<flag>``), and
+    their pairs must come through the other rules. The oversized keys are few (a block
+    over the cap holds thousands of records): broadcast."""
+    for name, rule in (rules or PREDICTION_RULES).items():
+        left = [c for c, _ in _key_pairs(rule)]
+        flag = f"{CAPPED}{name}"
+        over = block_sizes.where((F.col("rule") == name) & (F.col("pairs") > max_pairs))
+        big = over.select(F.col("kunci").alias("_kunci"), F.lit(True).alias("_besar"))
+        table = (
+            table.withColumn("_kunci", _block_key(left))
+            .join(F.broadcast(big), "_kunci", "left")
+            .withColumn(flag, F.coalesce("_besar", F.lit(False)))
+            .drop("_kunci", "_besar")
+        )
+    return table
 
 
 def name_frequencies(records: DataFrame) -> DataFrame:

@@ -43,6 +43,8 @@ class LinkParams:
     """The extract's year: a NIK's 2-digit birth year is the latest century not after it."""
     min_training_records: int = 1000
     """Fewer records than this are scored with the saved model, if any, not trained on."""
+    max_block_pairs: int = 5_000_000
+    """Blocks over this many pairs are skipped by their rule (``model.capped``)."""
     periode: str = "2025Q1"
     """The period the batch builds: IDs minted now are logged as born in it."""
 
@@ -228,9 +230,29 @@ def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:
 
     with progress.step("blocking"):
         table = model.model_input(recs)
-        counts = model.comparison_counts(db_api.register(table))
+        sizes = model.blocks(table).persist(StorageLevel.MEMORY_AND_DISK)
+        largest = model.block_report(sizes, params.max_block_pairs)
+        if any(r["blocks_capped"] for r in largest.values()):
+            table = model.capped(table, sizes, params.max_block_pairs).persist(
+                StorageLevel.MEMORY_AND_DISK
+            )
+        sizes.unpersist()
+        counts = [
+            {**row, **largest[row["rule"]]}
+            for row in model.comparison_counts(db_api.register(table))
+        ]
     for row in counts:
-        log.info("blocking rule %s: %d comparisons", row["rule"], row["comparisons"])
+        log.info(
+            "blocking rule %s: %d comparisons; largest block %d pairs (%d records, key %s); "
+            "capped %d blocks, %d pairs",
+            row["rule"],
+            row["comparisons"],
+            row["largest_block_pairs"],
+            row["largest_block_records"],
+            row["largest_block_key"],
+            row["blocks_capped"],
+            row["pairs_capped"],
+        )
     with progress.step("training"):
         linker, training = _trained_linker(
             db_api, table, n_records, recs.where("anchor").count(), params, inputs.saved_model
@@ -324,7 +346,10 @@ def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:
         "gold/keluarga": gold_families,
         "gold/relasi": table_relasi,
         "gold/linkage_blocking": recs.sparkSession.createDataFrame(
-            counts, "rule string, comparisons long"
+            counts,
+            "rule string, comparisons long, largest_block_pairs long, "
+            "largest_block_records long, largest_block_key string, blocks_capped long, "
+            "pairs_capped long",
         ),
     }
     figures = {
@@ -352,7 +377,12 @@ def format_figures(figures: dict[str, Any]) -> str:
     """The link stage's summary: records, NIK resolutions, comparisons, relasi."""
     lines = [f"records {figures['records']}, resolved by NIK {figures['resolved_by_nik']}"]
     lines.append("comparisons per blocking rule:")
-    lines += [f"  {c['rule']:<16} {c['comparisons']:>12}" for c in figures["comparisons"]]
+    lines.append(f"  {'rule':<16} {'pairs':>12} {'largest block':>14} {'capped':>12}")
+    lines += [
+        f"  {c['rule']:<16} {c['comparisons']:>12} {c['largest_block_pairs']:>14} "
+        f"{c['pairs_capped']:>12}"
+        for c in figures["comparisons"]
+    ]
     if figures["training"]:
         lines.append("training (Splink defaults or the saved model stand in):")
         lines += [f"  {note}" for note in figures["training"]]

@@ -372,3 +372,58 @@ def test_model_version_depends_on_parameters_only() -> None:
     assert model_version(model) == model_version({**model, "linker_uid": "b2"})
     changed = {**model, "comparisons": [{"m_probability": 0.8}]}
     assert model_version(model) != model_version(changed)
+
+
+def _blocking_table(spark: SparkSession) -> tuple[DataFrame, dict[str, str]]:
+    """Six records: four SITI in kab 3310 (a block of 6 pairs), two others; one swapped
+    date (12 March as 3 December) facing a record born on 3 December."""
+    from linkage import model
+
+    d = dt.date
+    rows = [
+        ("a", "SITI", "3310", d(1980, 3, 12), d(1980, 12, 3), "N1"),
+        ("b", "SITI", "3310", d(1981, 1, 1), None, "N2"),
+        ("c", "SITI", "3310", d(1982, 1, 1), None, None),
+        ("d", "SITI", "3310", d(1980, 12, 3), None, None),
+        ("e", "BUDI", "3310", d(1980, 12, 3), None, None),
+        ("f", "SITI", "3311", d(1980, 12, 3), None, "N2"),
+    ]
+    frame = spark.createDataFrame(
+        rows,
+        "unique_id string, nama_kunci string, kode_kab string, tanggal_lahir date, "
+        "tgl_tukar date, nik string",
+    )
+    rules = {
+        "nik": "l.nik = r.nik",
+        "nama_kab": "l.nama_kunci = r.nama_kunci AND l.kode_kab = r.kode_kab",
+        "tgl_tukar_kab": "l.tgl_tukar = r.tanggal_lahir AND l.kode_kab = r.kode_kab",
+    }
+    flags = [F.lit(False).alias(f"{model.CAPPED}{name}") for name in rules]
+    return frame.select("*", *flags), rules
+
+
+def test_blocks_are_sized_per_rule_and_reported_without_personal_keys(spark) -> None:
+    from linkage import model
+
+    table, rules = _blocking_table(spark)
+    sizes = model.blocks(table, rules)
+    report = model.block_report(sizes, max_pairs=5, rules=rules)
+    assert report["nama_kab"] == {
+        "largest_block_pairs": 6,
+        "largest_block_records": 4,
+        "largest_block_key": "*|3310",
+        "blocks_capped": 1,
+        "pairs_capped": 6,
+    }
+    assert report["nik"]["largest_block_pairs"] == 1
+    assert report["nik"]["largest_block_key"] == "*"
+    # a's swapped date meets d's and e's birth date in 3310: 1 left record x 2 right.
+    assert report["tgl_tukar_kab"]["largest_block_pairs"] == 2
+    assert report["tgl_tukar_kab"]["largest_block_key"] == "1980-12-03|3310"
+    assert report["tgl_tukar_kab"]["blocks_capped"] == 0
+
+    flagged = model.capped(table, sizes, 5, rules)
+    big = {r["unique_id"] for r in flagged.where(f"{model.CAPPED}nama_kab").collect()}
+    assert big == {"a", "b", "c", "d"}
+    assert flagged.where(f"{model.CAPPED}nik OR {model.CAPPED}tgl_tukar_kab").isEmpty()
+    assert flagged.count() == table.count()
