@@ -325,6 +325,11 @@ def settings(population: int, prior: float) -> SettingsCreator:
     )
 
 
+MAX_PRIOR = 0.5
+"""A prior of 1 is infinite log-odds (Splink's weights become NaN): a tiny or degenerate
+batch is capped here."""
+
+
 def prior(table: Any, records_per_person: float, recall: float = 0.9) -> tuple[float, str | None]:
     """The probability that two random records of ``table`` match, and a note if guessed.
 
@@ -336,7 +341,8 @@ def prior(table: Any, records_per_person: float, recall: float = 0.9) -> tuple[f
 
     Args:
         table: the registered Splink input (a ``SplinkDataFrame``).
-        records_per_person: source records per Dukcapil person, over the whole batch.
+        records_per_person: source records per Dukcapil person, over the whole batch
+            (1 when there is no Dukcapil: each record taken as its own person).
     """
     from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
@@ -350,9 +356,9 @@ def prior(table: Any, records_per_person: float, recall: float = 0.9) -> tuple[f
     total = max(int(last["total_possible_comparison_count"]), 1)
     observed = int(last["cumulative_comparison_count"])
     if observed > 0:
-        return min(observed / recall / total, 1.0), None
+        return min(observed / recall / total, MAX_PRIOR), None
     records = (1 + (1 + 8 * total) ** 0.5) / 2  # total = n (n - 1) / 2
-    guess = min(max(records * (records_per_person - 1) / 2, 1.0) / total, 1.0)
+    guess = min(max(records * (records_per_person - 1) / 2, 1.0) / total, MAX_PRIOR)
     return guess, (
         f"prior: the deterministic rules found no pairs; {guess:.3g} from "
         f"{records_per_person:.2f} records per person"

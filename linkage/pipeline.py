@@ -254,8 +254,10 @@ def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:
             row["pairs_capped"],
         )
     with progress.step("training"):
+        # Without Dukcapil anchors the population is unknown: each record counts as one.
+        population = recs.where("anchor").count() or n_records
         linker, training = _trained_linker(
-            db_api, table, n_records, recs.where("anchor").count(), params, inputs.saved_model
+            db_api, table, n_records, population, params, inputs.saved_model
         )
     for note in training:
         log.warning("linkage training: %s", note)

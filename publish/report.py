@@ -465,15 +465,22 @@ def _linkage(report: Report) -> str:
     return "".join(parts)
 
 
+NO_RELASI = "tanpa relasi"
+"""The label of families in no registry: proposals a visit verified (an update adds them)."""
+
+
 def _relasi(report: Report) -> str:
     table = _table(
         ["relasi", "keluarga", "persen"],
-        [(_e(r["relasi"]), _num(r["keluarga"]), _num(r["persen"], 2)) for r in report.relasi],
+        [
+            (_e(r["relasi"] or NO_RELASI), _num(r["keluarga"]), _num(r["persen"], 2))
+            for r in report.relasi
+        ],
         key="tabel-relasi",
     )
     chart = _bars(
         "Keluarga per relasi (families per source combination)",
-        [(r["relasi"], r["keluarga"]) for r in report.relasi],
+        [(r["relasi"] or NO_RELASI, r["keluarga"]) for r in report.relasi],
     )
     return table + chart
 
