@@ -140,17 +140,6 @@ def period(request):
 
 
 @slow
-def test_aa_bootstrap_copy(ranked_warehouse, updated_warehouse, mlflow_store):
-    import json
-
-    for name, cfg in (("q1", ranked_warehouse[0]), ("q2", updated_warehouse[0])):
-        shutil.copytree(cfg.storage.root, f"/tmp/report-dev/{name}", dirs_exist_ok=True)
-        Path(f"/tmp/report-dev/{name}.json").write_text(cfg.model_dump_json())
-    shutil.copytree(mlflow_store, "/tmp/report-dev/mlflow", dirs_exist_ok=True)
-    json.dumps({})
-
-
-@slow
 def test_the_page_is_where_make_run_prints_it_and_has_every_section(period):
     cfg, _, figures, dom = period
     assert figures["halaman"] == f"{cfg.storage.root}/reports/{cfg.ranking.periode}/index.html"
