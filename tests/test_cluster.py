@@ -34,8 +34,8 @@ JOB_SETTINGS = [
     "spark.extra={spark.ui.enabled: 'false', spark.sql.adaptive.enabled: 'true',"
     " spark.default.parallelism: '2'}",
 ]
-MIDDLE_OF_LINK = "deterministic pass:"
-"""A line link logs after reading and standardising, before Splink trains and scores."""
+MIDDLE_OF_LINK = "link: deterministic pass done"
+"""The progress line link logs after reading and standardising, before Splink trains and scores."""
 
 
 def submit_env(cluster: Cluster) -> dict[str, str]:

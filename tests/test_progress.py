@@ -10,6 +10,7 @@ def _description(spark) -> str | None:
 
 
 def test_a_step_names_its_spark_jobs_and_logs_its_time_and_rows(spark, log_lines) -> None:
+    before = len(log_lines)  # the suite's other stages log their own steps too
     progress = Progress(spark, "link")
     assert _description(spark) == "link"
     with progress.step("prediction") as rows:
@@ -22,7 +23,8 @@ def test_a_step_names_its_spark_jobs_and_logs_its_time_and_rows(spark, log_lines
         pass
     assert list(progress.seconds) == ["prediction", "clustering"]
     assert all(s >= 0 for s in progress.seconds.values())
-    done = [line for line in log_lines if line.startswith("dtsen.progress: link: prediction done")]
+    ours = log_lines[before:]
+    done = [line for line in ours if line.startswith("dtsen.progress: link: prediction done")]
     assert len(done) == 2
     assert ", 1,234 rows (" in done[0]
     assert "rows" not in done[1]
