@@ -159,7 +159,10 @@ def block_report(
     rows = (
         block_sizes.groupBy("rule")
         .agg(
-            F.max_by(F.struct("pairs", "records", "kunci"), "pairs").alias("largest"),
+            # max of the struct, not max_by on pairs: blocks of equal size are common
+            # (two swapped dates of one kab), and the key breaks the tie, so a re-run
+            # reports the same block.
+            F.max(F.struct("pairs", "records", "kunci")).alias("largest"),
             F.sum(over.cast("long")).alias("blocks_capped"),
             F.sum(F.when(over, F.col("pairs")).otherwise(0)).alias("pairs_capped"),
         )

@@ -210,9 +210,20 @@ def with_member_counts(link_keluarga: DataFrame, records: DataFrame) -> DataFram
 
 
 def dtks_families(dtks: DataFrame) -> DataFrame:
-    """DTKS holds one line per member: its family fields, once per family."""
+    """DTKS holds one line per member: its family fields, once per family.
+
+    The fields are repeated on every member's line, and a typed delivery does not always
+    repeat them alike: each field is taken from the head's line (``HUB_KEL`` 1), else
+    from the member with the smallest ``ID_DTKS`` that has it, so the choice does not
+    depend on row order (``first`` would).
+    """
     fields = ("NOKK", "KODE_WILAYAH", *DTKS_INDICATORS)
-    return dtks.groupBy("ID_KELUARGA").agg(*[F.first(c, ignorenulls=True).alias(c) for c in fields])
+    head = F.coalesce(F.col("HUB_KEL").cast("int") == 1, F.lit(False))
+    rank = F.struct((~head).alias("not_head"), F.col("ID_DTKS"))
+    # min_by skips rows whose ordering is null: a field's null lines never win.
+    return dtks.groupBy("ID_KELUARGA").agg(
+        *[F.min_by(c, F.when(F.col(c).isNotNull(), rank)).alias(c) for c in fields]
+    )
 
 
 def link(db_api: Any, inputs: LinkInputs, params: LinkParams) -> LinkResult:

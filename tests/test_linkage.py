@@ -427,3 +427,44 @@ def test_blocks_are_sized_per_rule_and_reported_without_personal_keys(spark) -> 
     assert big == {"a", "b", "c", "d"}
     assert flagged.where(f"{model.CAPPED}nik OR {model.CAPPED}tgl_tukar_kab").isEmpty()
     assert flagged.count() == table.count()
+
+
+def test_the_largest_block_of_a_tie_is_the_same_in_any_row_order(spark) -> None:
+    """Two swapped dates of one kab make blocks of equal size: the key breaks the tie
+    (a drill's re-link once reported the other one)."""
+    from linkage import model
+
+    rules = {"tgl_tukar_kab": "l.tgl_tukar = r.tanggal_lahir AND l.kode_kab = r.kode_kab"}
+    rows = [("tgl_tukar_kab", "2000-05-08|3207", 4, 3), ("tgl_tukar_kab", "2000-08-05|3207", 4, 3)]
+    schema = "rule string, kunci string, records long, pairs long"
+    for order in (rows, rows[::-1]):
+        sizes = spark.createDataFrame(order, schema).repartition(2)
+        report = model.block_report(sizes, max_pairs=10, rules=rules)["tgl_tukar_kab"]
+        assert report["largest_block_key"] == "2000-08-05|3207"
+        assert (report["largest_block_pairs"], report["largest_block_records"]) == (3, 4)
+
+
+def test_dtks_family_fields_come_from_the_head_whatever_the_row_order(spark) -> None:
+    """Member lines that disagree on a family field: the head's value, or, where the
+    head's is empty, the smallest member's; the same for any row order."""
+    from delivery.variables import DTKS_INDICATORS
+    from linkage.pipeline import dtks_families
+
+    indicators = list(DTKS_INDICATORS)
+    columns = ["ID_DTKS", "ID_KELUARGA", "HUB_KEL", "NOKK", "KODE_WILAYAH", *indicators]
+
+    def line(id_dtks: str, hub: str, kk: str | None, d1: str | None) -> tuple:
+        return (id_dtks, "F1", hub, kk, "3201", d1, *["0"] * (len(indicators) - 1))
+
+    lines = [
+        line("M3", "3", "KK-B", "0"),
+        line("M1", "1", "KK-A", None),
+        line("M2", "4", None, "1"),
+    ]
+    expected = spark.createDataFrame(
+        [("F1", "KK-A", "3201", "1", *["0"] * (len(indicators) - 1))],
+        ["ID_KELUARGA", "NOKK", "KODE_WILAYAH", *indicators],
+    )
+    for order in (lines, lines[::-1]):
+        frame = spark.createDataFrame(order, columns).repartition(3)
+        assert_df_equality(dtks_families(frame), expected, ignore_nullable=True)
