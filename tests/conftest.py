@@ -47,10 +47,14 @@ def test_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
         [
             "spark.master=local[2]",
             "spark.shuffle_partitions=2",
-            "spark.driver_memory=6g",
+            "spark.driver_memory=8g",
             f"spark.scratch_dir={tmp_path_factory.mktemp('scratch')}",
+            # One driver serves the whole suite: Spark's status store keeps the plans of
+            # the last 1,000 SQL executions by default (with the UI off too), and
+            # Splink's plans are large; a 6g heap once ran out in the last link module.
             "spark.extra={spark.ui.enabled: 'false', spark.sql.adaptive.enabled: 'true',"
-            " spark.default.parallelism: '2'}",
+            " spark.default.parallelism: '2', spark.sql.ui.retainedExecutions: '50',"
+            " spark.ui.retainedJobs: '200', spark.ui.retainedStages: '200'}",
         ],
         warehouse=str(root),
         input_dir=str(tmp_path_factory.mktemp("delivery")),
