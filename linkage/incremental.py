@@ -4,10 +4,12 @@ The register is ``silver/rekaman`` (every record linked so far, standardised, wi
 ID). An update brings a fresh Dukcapil extract and the records typed in the field
 (ground checks, proposals). Steps:
 
-1. :func:`diff_dukcapil`: the new extract against the register's Dukcapil records by
-   NIK: ``BARU`` NIKs (births, new registrations) are new records; ``BERUBAH`` ones
-   (KK, status, region, address or identity changed) keep their ID and replace their
-   row; ``DIHAPUS`` ones (no longer extracted) keep their row, no longer an anchor.
+1. :func:`unseen` and :func:`diff_dukcapil`: only the extract's records whose raw row
+   the register has not seen (``sidik_mentah``) are standardised and decoded; they are
+   compared with the register's Dukcapil records by NIK: ``BARU`` NIKs (births, new
+   registrations) are new records; ``BERUBAH`` ones (KK, status, region, address or
+   identity changed) keep their ID and replace their row; ``DIHAPUS`` ones (no longer
+   extracted) keep their row, no longer an anchor.
 2. :func:`nik_edges`: the deterministic pass for the new records, against the Dukcapil
    records holding their NIKs only (a semi-join, not a pass over the register).
 3. Splink with the saved model: ``predict_between(register, new)`` and
@@ -31,6 +33,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from linkage import cluster, model, padan, registry
+from linkage.records import fingerprint
 
 DIFF_COLUMNS = (
     "id_keluarga",
@@ -50,53 +53,76 @@ EXISTING = -1
 """``urutan`` of an existing person's node: it outranks every new record as founder."""
 
 
-def _fingerprint() -> F.Column:
-    # Named fields in JSON: a null in one column never collides with another's value.
-    return F.xxhash64(F.to_json(F.struct(*DIFF_COLUMNS)))
+def unseen(register: DataFrame, raw: DataFrame) -> DataFrame:
+    """The raw records the register has not seen as they are: new ``uid``s, and records
+    whose ``sidik_mentah`` (raw fingerprint) changed since they were linked.
+
+    Only these are standardised and decoded; a Dukcapil extract is mostly unchanged
+    from one quarter to the next.
+    """
+    return raw.join(register.select("uid", "sidik_mentah"), ["uid", "sidik_mentah"], "left_anti")
 
 
-def diff_dukcapil(register: DataFrame, extract: DataFrame) -> DataFrame:
+def diff_dukcapil(register: DataFrame, raw: DataFrame, fresh: DataFrame) -> DataFrame:
     """Every NIK of either side with ``perubahan`` (BARU, BERUBAH, DIHAPUS, SAMA).
 
     Args:
         register: ``silver/rekaman`` (only its Dukcapil rows are read).
-        extract: the new extract's canonical Dukcapil records (decoded, padan set).
+        raw: the new extract's raw Dukcapil records (only ``uid`` is read).
+        fresh: the decoded extract records the register had not seen (:func:`unseen`);
+            every other record of the extract is raw-identical to its register row.
 
     Returns:
-        ``uid`` and ``perubahan``, plus ``kk_lama`` / ``kk_baru`` (the KK before and
-        after) for the families step.
+        ``uid`` and ``perubahan``. A record whose raw row changed only outside
+        :data:`DIFF_COLUMNS` (spacing, case, a welfare field) is ``SAMA``.
     """
     old = register.where(F.col("sumber") == "dukcapil").select(
-        "uid", _fingerprint().alias("_old"), F.col("id_keluarga").alias("kk_lama")
+        "uid", fingerprint(DIFF_COLUMNS).alias("_old")
     )
-    new = extract.select("uid", _fingerprint().alias("_new"), F.col("id_keluarga").alias("kk_baru"))
-    joined = old.join(new, "uid", "full")
+    present = raw.select("uid", F.lit(True).alias("_ada"))
+    new = fresh.select("uid", fingerprint(DIFF_COLUMNS).alias("_new"))
+    joined = old.join(present, "uid", "full").join(new, "uid", "left")
     return joined.select(
         "uid",
         F.when(F.col("_old").isNull(), BARU)
-        .when(F.col("_new").isNull(), DIHAPUS)
-        .when(F.col("_old") != F.col("_new"), BERUBAH)
+        .when(F.col("_ada").isNull(), DIHAPUS)
+        .when(F.col("_new").isNotNull() & (F.col("_old") != F.col("_new")), BERUBAH)
         .otherwise(SAMA)
         .alias("perubahan"),
-        "kk_lama",
-        "kk_baru",
     )
 
 
-def refreshed_register(register: DataFrame, extract: DataFrame, diff: DataFrame) -> DataFrame:
-    """The register's rows with ``BERUBAH`` Dukcapil records replaced by the new extract's
-    (keeping their ID and linkage fields) and ``DIHAPUS`` ones no longer anchors."""
-    changed = diff.where(F.col("perubahan") == BERUBAH).select("uid")
+def current_extract(register: DataFrame, fresh: DataFrame, diff: DataFrame) -> DataFrame:
+    """The Dukcapil extract as it is now, in ``fresh``'s columns: the fresh records and
+    the register's rows of the unchanged ones (neither re-decoded nor retired)."""
+    kept = (
+        register.where(F.col("sumber") == "dukcapil")
+        .join(diff.where(F.col("perubahan") == DIHAPUS), "uid", "left_anti")
+        .join(fresh.select("uid"), "uid", "left_anti")
+    )
+    return fresh.unionByName(kept.select(*fresh.columns))
+
+
+def refreshed_register(register: DataFrame, fresh: DataFrame, diff: DataFrame) -> DataFrame:
+    """The register's rows with re-read Dukcapil records replaced by the fresh ones
+    (``BERUBAH``, and ``SAMA`` records whose raw row changed, so their ``sidik_mentah``
+    is current), keeping their ID and linkage fields; ``DIHAPUS`` ones no longer
+    anchors."""
     gone = diff.where(F.col("perubahan") == DIHAPUS).select("uid", F.lit(True).alias("_gone"))
     kept_fields = ("dtsen_individu_id", "match_probability", "metode")
-    replacement = extract.join(changed, "uid", "left_semi").join(
-        register.select("uid", *kept_fields), "uid"
-    )
+    replacement = fresh.join(register.select("uid", *kept_fields), "uid")
     replacement = replacement.withColumn("anchor", F.col("status_dukcapil") != "GANDA").withColumn(
         "terselesaikan", F.col("anchor")
     )
-    rest = register.join(changed, "uid", "left_anti").join(gone, "uid", "left")
-    rest = rest.withColumn("anchor", F.col("anchor") & F.col("_gone").isNull()).drop("_gone")
+    rest = register.join(fresh.select("uid"), "uid", "left_anti").join(gone, "uid", "left")
+    # A retired record forgets its raw fingerprint: should its NIK return, even unchanged,
+    # it is read again and becomes an anchor again.
+    rest = rest.withColumns(
+        {
+            "anchor": F.col("anchor") & F.col("_gone").isNull(),
+            "sidik_mentah": F.when(F.col("_gone").isNull(), F.col("sidik_mentah")),
+        }
+    ).drop("_gone")
     return rest.unionByName(replacement.select(*rest.columns))
 
 

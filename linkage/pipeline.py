@@ -86,33 +86,33 @@ class LinkResult:
             frame.unpersist()
 
 
-def decoded_records(
+def raw_records(
     sources: dict[str, PersonSource],
     persons: dict[str, DataFrame],
     families: dict[str, DataFrame],
-    wilayah: DataFrame,
-    reference_year: int,
 ) -> DataFrame:
-    """The named sources' persons, standardised, NIK and KK decoded (padan not yet set)."""
+    """The named sources' persons in the raw canonical shape, with ``uid`` and
+    ``sidik_mentah`` (:func:`linkage.records.source_records`)."""
     parts = [
         records.source_records(sumber, spec, persons[sumber], families.get(sumber))
         for sumber, spec in sources.items()
     ]
-    raw = reduce(DataFrame.unionByName, parts)
+    return reduce(DataFrame.unionByName, parts)
+
+
+def decoded_records(raw: DataFrame, wilayah: DataFrame, reference_year: int) -> DataFrame:
+    """Raw canonical records standardised, NIK and KK decoded (padan not yet set)."""
     kecamatan = wilayah.where(F.col("tingkat") == "kec").select(F.col("kode").alias("kode_kec"))
-    decoded = nik.decode(
+    out = nik.decode(
         records.standardise(raw), "nik_asli", "nik", kecamatan, reference_year, female_offset=True
     )
-    return nik.decode(decoded, "kk_asli", "kk", kecamatan, reference_year, female_offset=False)
+    return nik.decode(out, "kk_asli", "kk", kecamatan, reference_year, female_offset=False)
 
 
 def canonical_records(inputs: LinkInputs, reference_year: int) -> DataFrame:
     """Every source's persons, standardised, NIK/KK decoded, padan status set."""
-    return padan.padan(
-        decoded_records(
-            inputs.sources, inputs.persons, inputs.source_families, inputs.wilayah, reference_year
-        )
-    )
+    raw = raw_records(inputs.sources, inputs.persons, inputs.source_families)
+    return padan.padan(decoded_records(raw, inputs.wilayah, reference_year))
 
 
 def _deterministic(recs: DataFrame) -> tuple[DataFrame, DataFrame]:

@@ -2,9 +2,15 @@
 
 One row per source person record with ``uid`` = ``<sumber>:<id_record>``. Which columns
 feed which field is configuration (``conf/linkage.yaml``), not code per source.
+
+Each record carries ``sidik_mentah``, the fingerprint of its raw canonical row (before
+standardisation): an update compares it with the register's to standardise only the
+Dukcapil rows that are new or changed, not the whole extract.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 from pyspark.sql import Column, DataFrame
@@ -86,7 +92,7 @@ def source_records(
             "left",
         )
     sex_map = F.create_map(*[F.lit(x) for k, v in spec.sex_codes.items() for x in (k, v)])
-    return frame.select(
+    raw = frame.select(
         F.lit(sumber).alias("sumber"),
         _field(spec, "id").cast("string").alias("id_record"),
         _field(spec, "family").cast("string").alias("id_keluarga"),
@@ -110,6 +116,17 @@ def source_records(
             for v in MEMBER_VARIABLES
         ],
     )
+    return raw.select(
+        F.concat_ws(":", "sumber", "id_record").alias("uid"),
+        "*",
+        fingerprint(raw.columns).alias("sidik_mentah"),
+    )
+
+
+def fingerprint(columns: Sequence[str]) -> Column:
+    """A 64-bit hash of the named columns as JSON: a null in one field never collides
+    with a value in another (``xxhash64`` over the columns themselves skips nulls)."""
+    return F.xxhash64(F.to_json(F.struct(*columns)))
 
 
 def standardise(records: DataFrame) -> DataFrame:
@@ -117,8 +134,7 @@ def standardise(records: DataFrame) -> DataFrame:
     out = with_name_tokens(records, "nama_asli", "nama_token")
     out = with_address(out, "alamat_asli", "alamat")
     return (
-        out.withColumn("uid", F.concat_ws(":", "sumber", "id_record"))
-        .withColumn("nama", F.array_join("nama_token", " "))
+        out.withColumn("nama", F.array_join("nama_token", " "))
         .withColumn("nama_kunci", name_key(F.col("nama_token")))
         .withColumn("nama_depan", F.element_at("nama_token", 1))
         .withColumn("tgl_default", is_default_date(F.col("tanggal_lahir")))

@@ -39,6 +39,7 @@ from linkage.pipeline import (
     decoded_records,
     dtks_families,
     person_family,
+    raw_records,
     with_member_counts,
 )
 from linkage.records import PersonSource
@@ -115,26 +116,31 @@ def _null_family_rows(families: DataFrame, ids: DataFrame) -> DataFrame:
 
 
 def _new_records(delivery: Delivery, register: DataFrame, params: LinkParams):
-    """The extract (padan set), its diff, and the new records (not yet in the register)."""
+    """The extract's fresh records (padan set), the diff, the extract as it is now, the
+    new records (not yet in the register) and their NIK edges.
+
+    Only records the register has not seen raw are decoded: at national scale the
+    extract's standardisation, not its comparison, is what a full re-read costs.
+    """
+    raw = raw_records(delivery.sources, delivery.persons, delivery.families)
     decoded = decoded_records(
-        delivery.sources,
-        delivery.persons,
-        delivery.families,
-        delivery.wilayah,
-        params.reference_year,
+        incremental.unseen(register, raw), delivery.wilayah, params.reference_year
     ).persist(StorageLevel.MEMORY_AND_DISK)
-    extract = padan.padan(decoded.where(F.col("sumber") == "dukcapil"))
-    extract = (
-        extract.withColumn("anchor", F.col("status_dukcapil") != "GANDA")
+    fresh = padan.padan(decoded.where(F.col("sumber") == "dukcapil"))
+    fresh = (
+        fresh.withColumn("anchor", F.col("status_dukcapil") != "GANDA")
         .withColumn("terselesaikan", F.col("anchor"))
         .checkpoint()
     )
-    diff = incremental.diff_dukcapil(register, extract).persist(StorageLevel.MEMORY_AND_DISK)
-    births = extract.join(diff.where(F.col("perubahan") == incremental.BARU), "uid", "left_semi")
+    diff = incremental.diff_dukcapil(
+        register, raw.where(F.col("sumber") == "dukcapil"), fresh
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+    births = fresh.join(diff.where(F.col("perubahan") == incremental.BARU), "uid", "left_semi")
     # Re-applying an update finds its own records already registered: none is new again.
     typed = decoded.where(F.col("sumber") != "dukcapil").join(
         register.select("uid"), "uid", "left_anti"
     )
+    extract = incremental.current_extract(register, fresh, diff)
     checked, edges = incremental.nik_edges(typed, extract)
     resolved = edges.select(F.col("uid_l").alias("uid")).distinct().withColumn("_r", F.lit(True))
     checked = (
@@ -144,7 +150,7 @@ def _new_records(delivery: Delivery, register: DataFrame, params: LinkParams):
         .drop("_r")
     )
     new = births.unionByName(checked.select(*births.columns)).checkpoint()
-    return decoded, extract, diff, new, edges
+    return decoded, fresh, diff, new, edges
 
 
 def _edges(nik_pairs: DataFrame, scored: DataFrame) -> DataFrame:
@@ -176,8 +182,8 @@ def apply_update(
     periode, salt = delivery.periode, params.id_salt
     progress = Progress(delivery.wilayah.sparkSession, "update")
     with progress.step("new records and the Dukcapil diff") as rows:
-        decoded, extract, diff, new, nik_pairs = _new_records(delivery, register.rekaman, params)
-        refreshed = incremental.refreshed_register(register.rekaman, extract, diff).checkpoint()
+        decoded, fresh, diff, new, nik_pairs = _new_records(delivery, register.rekaman, params)
+        refreshed = incremental.refreshed_register(register.rekaman, fresh, diff).checkpoint()
         rows.n = new.count()
     with progress.step("scoring") as rows:
         edges = _edges(
@@ -340,8 +346,9 @@ def apply_update(
     )
     riwayat = person_log.unionByName(family_log).unionByName(usulan_log)
     changed_uids = (
-        diff.where(F.col("perubahan").isin(incremental.BERUBAH, incremental.DIHAPUS))
+        diff.where(F.col("perubahan") == incremental.DIHAPUS)
         .select("uid")
+        .unionByName(fresh.select("uid"))
         .unionByName(new.select("uid"))
         .unionByName(
             refreshed.join(F.broadcast(survivor), "dtsen_individu_id", "left_semi").select("uid")

@@ -247,7 +247,8 @@ def _raw(spark: SparkSession) -> DataFrame:
             None,
         ),
     ]
-    return spark.createDataFrame(rows, RAW_SCHEMA)
+    raw = spark.createDataFrame(rows, RAW_SCHEMA)
+    return raw.withColumn("uid", F.concat_ws(":", "sumber", "id_record"))
 
 
 def _checked(spark: SparkSession) -> DataFrame:

@@ -128,46 +128,80 @@ def test_new_records_attach_mint_and_merge_with_the_oldest_id_surviving(
     )
 
 
-def test_the_dukcapil_diff_names_births_changes_and_retired_niks(spark: SparkSession) -> None:
+def test_the_dukcapil_diff_reads_only_unseen_rows_and_names_every_change(
+    spark: SparkSession,
+) -> None:
     schema = ", ".join(
-        ["uid string", "sumber string"] + [f"{c} string" for c in incremental.DIFF_COLUMNS]
+        ["uid string", "sumber string", "sidik_mentah bigint"]
+        + [f"{c} string" for c in incremental.DIFF_COLUMNS]
     )
-    row = (
-        "dukcapil",
-        "KK1",
-        "AKTIF",
-        "3301010001",
-        "JL MAWAR",
-        "1",
-        "2",
-        "1",
-        "SITI",
-        "1990-01-01",
-        "2",
-    )
+    row = ("KK1", "AKTIF", "3301010001", "JL MAWAR", "1", "2", "1", "SITI", "1990-01-01", "2")
+    moved = ("KK7", *row[1:])
     register = spark.createDataFrame(
         [
-            ("dukcapil:1", *row),
-            ("dukcapil:2", *row),
-            ("dukcapil:3", *row),
-            ("regsosek:9", "regsosek", *row[1:]),
+            ("dukcapil:1", "dukcapil", 11, *row),
+            ("dukcapil:2", "dukcapil", 12, *row),
+            ("dukcapil:3", "dukcapil", 13, *row),
+            ("dukcapil:5", "dukcapil", 15, *row),
+            ("regsosek:9", "regsosek", 19, *row),
         ],
         schema,
     )
-    moved = ("dukcapil", "KK7", *row[2:])
-    extract = spark.createDataFrame(
-        [("dukcapil:1", *row), ("dukcapil:2", *moved), ("dukcapil:4", *row)], schema
-    )
-    diff = incremental.diff_dukcapil(register, extract)
-    assert sorted(map(tuple, diff.collect()), key=str) == sorted(
+    # 1 is raw-identical; 2 moved; 3 is no longer extracted; 4 is new; 5's raw row
+    # changed (spacing, say) but not in a field that counts.
+    raw = spark.createDataFrame(
         [
-            ("dukcapil:1", "SAMA", "KK1", "KK1"),
-            ("dukcapil:2", "BERUBAH", "KK1", "KK7"),
-            ("dukcapil:3", "DIHAPUS", "KK1", None),
-            ("dukcapil:4", "BARU", None, "KK1"),
+            ("dukcapil:1", "dukcapil", 11, *row),
+            ("dukcapil:2", "dukcapil", 22, *moved),
+            ("dukcapil:4", "dukcapil", 14, *row),
+            ("dukcapil:5", "dukcapil", 25, *row),
         ],
-        key=str,
+        schema,
     )
+    fresh = incremental.unseen(register, raw)
+    assert sorted(r["uid"] for r in fresh.collect()) == ["dukcapil:2", "dukcapil:4", "dukcapil:5"]
+    diff = incremental.diff_dukcapil(register, raw, fresh)
+    assert sorted(map(tuple, diff.collect())) == [
+        ("dukcapil:1", "SAMA"),
+        ("dukcapil:2", "BERUBAH"),
+        ("dukcapil:3", "DIHAPUS"),
+        ("dukcapil:4", "BARU"),
+        ("dukcapil:5", "SAMA"),
+    ]
+    assert sorted(
+        r["uid"] for r in incremental.current_extract(register, fresh, diff).collect()
+    ) == [
+        "dukcapil:1",
+        "dukcapil:2",
+        "dukcapil:4",
+        "dukcapil:5",
+    ]
+    linked = register.withColumns(
+        {
+            "dtsen_individu_id": F.concat(F.lit("P"), F.col("uid")),
+            "match_probability": F.lit(1.0),
+            "metode": F.lit("nik"),
+            "anchor": F.col("sumber") == "dukcapil",
+            "terselesaikan": F.col("sumber") == "dukcapil",
+        }
+    )
+    fresh_read = fresh.withColumn("anchor", F.lit(None).cast("boolean")).withColumn(
+        "terselesaikan", F.lit(None).cast("boolean")
+    )
+    refreshed = incremental.refreshed_register(linked, fresh_read, diff)
+    got = {
+        r["uid"]: (r["sidik_mentah"], r["id_keluarga"], r["dtsen_individu_id"], r["anchor"])
+        for r in refreshed.collect()
+    }
+    # The re-read rows carry their new raw fingerprint (the next update skips them); a
+    # retired one forgets its own and is no anchor; nobody changes ID.
+    assert got == {
+        "dukcapil:1": (11, "KK1", "Pdukcapil:1", True),
+        "dukcapil:2": (22, "KK7", "Pdukcapil:2", True),
+        "dukcapil:3": (None, "KK1", "Pdukcapil:3", False),
+        "dukcapil:5": (25, "KK1", "Pdukcapil:5", True),
+        "regsosek:9": (19, "KK1", "Pregsosek:9", False),
+    }
 
 
 USULAN = (
