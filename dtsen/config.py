@@ -163,9 +163,17 @@ class PmtConfig(_Strict):
     )
     """Share of register families per relasi (DTSEN, Feb 2025): the headline holdout metrics
     weight each masked copy of the holdout by it, to measure ranking as the register sees it."""
-    promotion_metric: str = "exclusion_error_40"
-    """The holdout metric a new run must beat the champion on to take the alias (one of
-    ``ranking.evaluation.PROMOTION_METRICS``)."""
+    evaluation_folds: int = 5
+    """Household folds in which the training households are scored out of fold, for the
+    ``cv_`` metrics (``ranking.training.cross_validated``)."""
+    evaluation_repeats: int = 3
+    """How many times the folds are drawn anew (the ``cv_`` metrics are the mean): the split
+    moves a candidate's margin by about 0.5 pp on the default survey."""
+    promotion_metric: str = "cv_exclusion_error_40"
+    """The metric a new run must beat the champion on to take the alias (one of
+    ``ranking.evaluation.PROMOTION_METRICS``). By default the cross-validated one over
+    the training households: four times the holdout's households, so a margin of a pp
+    or two is not decided by which households the holdout happened to draw."""
     min_improvement: float = 0.005
     """Margin the challenger must beat both the champion and the run's WLS baseline by
     (0.5 pp of exclusion error by default: a tie or noise-sized gain keeps the champion)."""

@@ -15,7 +15,7 @@ registers the tuned model as a new version of ``mlflow.registered_model`` and mo
 ``champion`` alias only if it beats both the champion and the run's WLS by
 ``pmt.min_improvement`` on ``pmt.promotion_metric`` (a first run that does not beat WLS
 registers the WLS pyfunc as champion; the run's tags say why). Prints the champion's
-holdout metrics next to the other candidates'.
+holdout and cross-validated metrics next to the other candidates'.
 With ``--unless-champion`` it trains only when there is no champion yet.
 """
 
@@ -34,7 +34,7 @@ from dtsen.config import Config
 from dtsen.io.pmt_registry import champion, connect, log_run, promote, tag_run
 from dtsen.storage import Storage
 from dtsen.storage.bronze import latest_batch, read_bronze
-from ranking.evaluation import format_comparison, holdout_metrics
+from ranking.evaluation import cross_validated_metrics, format_comparison, holdout_metrics
 from ranking.promotion import CHALLENGER
 from ranking.survey import training_frame
 from ranking.training import fit_pmt, tuning_plan
@@ -73,10 +73,19 @@ def run(
         tn.monotone,
     )
     fitted = fit_pmt(
-        data, spec.columns, pmt.trainer, pmt.hyperparameters, plan, pmt.seed, pmt.spark_workers
+        data,
+        spec.columns,
+        pmt.trainer,
+        pmt.hyperparameters,
+        plan,
+        pmt.seed,
+        pmt.spark_workers,
+        pmt.evaluation_folds,
+        pmt.evaluation_repeats,
     )
     data.unpersist()
     metrics, by_relasi, by_province = holdout_metrics(fitted.holdout, pmt.relasi_mix)
+    metrics.update(cross_validated_metrics(fitted.cross_validated, pmt.relasi_mix))
     metrics.update(
         train_seconds=fitted.xgb_seconds,
         default_train_seconds=fitted.default_seconds,

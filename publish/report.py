@@ -40,6 +40,8 @@ __all__ = [
 
 Row = dict[str, Any]
 HOLDOUT_METRICS = (
+    "cv_exclusion_error_40",
+    "cv_inclusion_error_40",
     "exclusion_error_40",
     "inclusion_error_40",
     "exclusion_error_50",
@@ -48,7 +50,8 @@ HOLDOUT_METRICS = (
     "r2",
     "spearman",
 )
-"""The PMT's holdout figures shown, targeting errors first (what the promotion decides on)."""
+"""The PMT's figures shown: the cross-validated targeting errors first (what promotion
+decides on by default), then the holdout's."""
 DESIL = range(1, 11)
 REGISTER_COLUMNS = (
     "peringkat",

@@ -23,8 +23,44 @@ HEADLINE = (
 )
 """Metrics of ``ranking.metrics.targeting``, logged for each candidate (``CANDIDATES``)."""
 
-PROMOTION_METRICS = (*HEADLINE, *[f"observed_{h}" for h in HEADLINE])
+CROSS_VALIDATED = "cv_"
+"""Scope of the metrics over the training households scored out of fold."""
+
+PROMOTION_METRICS = (
+    *HEADLINE,
+    *[f"observed_{h}" for h in HEADLINE],
+    *[f"{CROSS_VALIDATED}{h}" for h in HEADLINE],
+)
 """The metrics ``pmt.promotion_metric`` may name (checked when the config loads)."""
+
+
+def as_register(frame: pd.DataFrame, mix: dict[str, float]) -> pd.DataFrame:
+    """``frame`` (households x patterns) weighted as the register sees it: each copy's
+    ``bobot`` times its pattern's share of register families; patterns not in ``mix``
+    dropped."""
+    unknown = sorted(set(mix) - set(RELASI))
+    if unknown:
+        raise ValueError(f"pmt.relasi_mix: unknown relasi {unknown}; expected {RELASI}")
+    register = frame.assign(bobot=frame["bobot"] * frame["relasi"].map(mix).fillna(0.0))
+    return register[register["bobot"] > 0]
+
+
+def cross_validated_metrics(scored: pd.DataFrame, mix: dict[str, float]) -> dict[str, float]:
+    """The headline metrics over the training households scored out of fold
+    (``ranking.training.cross_validated``), register mix, each the mean over the
+    repeats (``ulangan``): ``<prefix>cv_<metric>``."""
+    register = as_register(scored, mix)
+    out: dict[str, float] = {}
+    for model, prefix in CANDIDATES.items():
+        per_repeat = pd.DataFrame(
+            [
+                M.targeting(rows["y"], rows[model], rows["bobot"], rows["anggota"])
+                for _, rows in register.groupby("ulangan")
+            ]
+        )
+        means = per_repeat.mean()
+        out.update({f"{prefix}{CROSS_VALIDATED}{k}": float(v) for k, v in means.items()})
+    return out
 
 
 def holdout_metrics(
@@ -43,11 +79,7 @@ def holdout_metrics(
             ``anggota``, ``relasi``, ``kode_wilayah``.
         mix: relasi -> share of register families.
     """
-    unknown = sorted(set(mix) - set(RELASI))
-    if unknown:
-        raise ValueError(f"pmt.relasi_mix: unknown relasi {unknown}; expected {RELASI}")
-    register = holdout.assign(bobot=holdout["bobot"] * holdout["relasi"].map(mix).fillna(0.0))
-    register = register[register["bobot"] > 0]
+    register = as_register(holdout, mix)
     observed = holdout[holdout["relasi"] == FULL]
     headline: dict[str, float] = {}
     for model, prefix in CANDIDATES.items():
@@ -68,9 +100,10 @@ def holdout_metrics(
 
 
 def format_comparison(model_uri: str, run_id: str, metrics: dict[str, float]) -> str:
-    """The champion's holdout metrics next to the WLS baseline of the same run."""
+    """The champion's holdout and cross-validated (``cv_``) metrics next to the other
+    candidates of the same run."""
     lines = [f"champion {model_uri} (run {run_id})"]
-    lines.append(f"{'holdout metric':<29} {'tuned':>9} {'default':>9} {'wls':>9}")
+    lines.append(f"{'metric (cv_: out of fold)':<29} {'tuned':>9} {'default':>9} {'wls':>9}")
     nan = float("nan")
     for name in (*PROMOTION_METRICS, "train_seconds"):
         values = [metrics.get(f"{prefix}{name}", nan) for prefix in CANDIDATES.values()]

@@ -62,9 +62,12 @@ class SingleNodeTrainer:
     name: str = "xgboost"
 
     def fit(self, train: DataFrame, columns: list[str]) -> xgboost.Booster:
+        return self.fit_frame(train.select(*columns, LABEL, WEIGHT).toPandas(), columns)
+
+    def fit_frame(self, frame: pd.DataFrame, columns: list[str]) -> xgboost.Booster:
+        """The same fit on rows already collected (the cross-validated metrics' folds)."""
         import xgboost
 
-        frame = train.select(*columns, LABEL, WEIGHT).toPandas()
         model = xgboost.XGBRegressor(
             tree_method="hist", random_state=self.seed, **self.params.as_dict()
         )

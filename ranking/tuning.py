@@ -51,6 +51,25 @@ def grouped_folds(groups: pd.Series, weights: pd.Series, k: int, seed: int) -> p
     return groups.map(fold_of).astype(int)
 
 
+def household_folds(keys: pd.Series, k: int, seed: int) -> pd.Series:
+    """The fold (0..k-1) of every row by a seeded hash of its household key.
+
+    Every masked copy of a household lands in the same fold, and each fold is a random
+    share of every province's households: what the register is, new households in
+    provinces the survey covers (the province folds of :func:`grouped_folds` ask a
+    harder question, a province never seen, which suits tuning but not promotion).
+
+    Args:
+        keys: each row's household key.
+        k: number of folds (at least 2).
+        seed: seed of the hash.
+    """
+    if k < 2:
+        raise ValueError(f"pmt.evaluation_folds: need at least 2 folds, got {k}")
+    hashed = pd.util.hash_array(keys.to_numpy(dtype=str), hash_key=f"{seed:016d}"[:16])
+    return pd.Series((hashed % np.uint64(k)).astype(int), index=keys.index)
+
+
 def monotone_constraints(columns: list[str], rules: dict[str, int]) -> tuple[int, ...]:
     """XGBoost's monotone constraint per column: the first rule (a glob) that matches.
 

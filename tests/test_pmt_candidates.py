@@ -8,10 +8,12 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import types as T
 
+from ranking.evaluation import cross_validated_metrics
 from ranking.promotion import BASELINE, CHALLENGER, INCUMBENT, decide
 from ranking.scoring import WLS, XGBOOST, peringkat_faktor
-from ranking.trainers import LinearPmt
-from ranking.tuning import grouped_folds, monotone_constraints
+from ranking.trainers import LinearPmt, XgbParams
+from ranking.training import cross_validated
+from ranking.tuning import grouped_folds, household_folds, monotone_constraints
 
 
 def test_grouped_folds_keep_each_province_whole_and_balance_weight():
@@ -26,6 +28,74 @@ def test_grouped_folds_keep_each_province_whole_and_balance_weight():
     assert folds.equals(grouped_folds(groups, weights, 2, seed=1))  # reproducible
     with pytest.raises(ValueError, match="folds"):
         grouped_folds(groups, weights, 6, seed=1)
+
+
+def test_household_folds_keep_a_households_copies_together_and_split_evenly():
+    keys = pd.Series([f"R{i:04d}" for i in range(2000)] * 2)
+    folds = household_folds(keys, 5, seed=3)
+    assert folds.iloc[:2000].tolist() == folds.iloc[2000:].tolist()  # the masked copies
+    assert sorted(folds.unique()) == [0, 1, 2, 3, 4]
+    assert folds.iloc[:2000].value_counts().between(340, 460).all()
+    assert folds.equals(household_folds(keys, 5, seed=3))
+    assert not folds.equals(household_folds(keys, 5, seed=4))
+    with pytest.raises(ValueError, match="evaluation_folds"):
+        household_folds(keys, 1, seed=3)
+
+
+def test_cross_validated_scores_every_row_with_models_that_did_not_see_it():
+    rng = np.random.default_rng(7)
+    n = 600
+    a = rng.normal(size=n)
+    frame = pd.DataFrame(
+        {
+            "kunci": [f"R{i:03d}" for i in range(n)],
+            "relasi": "RPD",
+            "a": a,
+            "y": 1.0 + 2.0 * a + rng.normal(scale=0.1, size=n),
+            "bobot_latih": 1.0,
+        }
+    )
+    # The last row is an outlier: the models of its own fold never see it.
+    frame.loc[n - 1, "y"] = 100.0
+    params = XgbParams(n_estimators=30, max_depth=2, learning_rate=0.3)
+    scored = cross_validated(frame, frame.copy(), ["a"], (params, params), (1,), 3, 1, seed=5)
+    assert scored[["xgb", "xgb_default", "wls"]].notna().all().all()
+    error = (scored["wls"] - (1.0 + 2.0 * frame["a"])).abs()
+    folds = household_folds(frame["kunci"], 3, seed=5)
+    unseen = (folds == folds.iloc[-1]).to_numpy()
+    assert error[unseen].max() < 0.05  # the outlier's own prediction included
+    assert error[~unseen].mean() > 0.1  # fitted with the outlier
+    clean = unseen[:-1]
+    assert np.corrcoef(scored["xgb"][:-1][clean], frame["y"][:-1][clean])[0, 1] > 0.95
+    assert scored.equals(
+        cross_validated(frame, frame.copy(), ["a"], (params, params), (1,), 3, 1, seed=5)
+    )
+
+
+def test_cross_validated_repeats_draw_new_folds_and_their_metrics_are_averaged():
+    rng = np.random.default_rng(11)
+    n = 300
+    a = rng.normal(size=n)
+    frame = pd.DataFrame(
+        {
+            "kunci": [f"R{i:03d}" for i in range(n)],
+            "relasi": "RPD",
+            "a": a,
+            "y": a + rng.normal(scale=0.5, size=n),
+            "bobot_latih": 1.0,
+            "bobot": 1.0,
+            "anggota": 3,
+        }
+    )
+    params = XgbParams(n_estimators=10, max_depth=2, learning_rate=0.3)
+    twice = cross_validated(frame, frame.copy(), ["a"], (params, params), (1,), 3, 2, seed=5)
+    assert twice["ulangan"].value_counts().sort_index().tolist() == [n, n]
+    first, second = (twice[twice["ulangan"] == r].reset_index(drop=True) for r in (0, 1))
+    assert not np.allclose(first["wls"], second["wls"])  # other folds, other fits
+    metrics = cross_validated_metrics(twice, {"RPD": 1.0})
+    each = [cross_validated_metrics(part, {"RPD": 1.0}) for part in (first, second)]
+    for name in ("cv_exclusion_error_40", "wls_cv_spearman", "default_cv_rmse"):
+        assert metrics[name] == pytest.approx((each[0][name] + each[1][name]) / 2)
 
 
 def test_monotone_constraints_take_the_first_matching_rule():

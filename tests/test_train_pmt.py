@@ -32,6 +32,11 @@ def test_a_training_run_logs_parameters_metrics_artifacts_and_model(trained_pmt,
     metrics = run.data.metrics
     for name in ("rmse", "r2", "spearman", "exclusion_error_40", "inclusion_error_50"):
         assert name in metrics and f"wls_{name}" in metrics and f"observed_{name}" in metrics
+        assert f"cv_{name}" in metrics and f"default_cv_{name}" in metrics
+        assert f"wls_cv_{name}" in metrics
+    assert params["evaluation_folds"] == "5"
+    # Promotion decides on the training households scored out of fold (the default).
+    assert run.data.tags["promotion_reason"].startswith("first champion: cv_exclusion_error_40")
     assert {f"relasi_{r}_spearman" for r in ("R", "P", "D", "RP", "RD", "PD", "RPD")} <= set(
         metrics
     )
@@ -55,6 +60,7 @@ def test_a_training_run_logs_parameters_metrics_artifacts_and_model(trained_pmt,
     assert by_name["wls"]["exclusion_error_40"] == metrics["wls_exclusion_error_40"]
     assert by_name["xgb_default"]["r2"] == metrics["default_r2"]
     assert by_name["xgb"]["spearman"] == metrics["spearman"]
+    assert by_name["wls"]["cv_exclusion_error_40"] == metrics["wls_cv_exclusion_error_40"]
     # The tuned candidate's trees come from early stopping, within the configured cap.
     assert 1 <= int(params["tuned.n_estimators"]) <= 200
     assert params["tuned.max_depth"] in ("2", "3")

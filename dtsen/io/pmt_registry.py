@@ -109,6 +109,8 @@ def log_run(
         "missing_patterns": _pairs(pmt.missing_patterns),
         "relasi_mix": _pairs(pmt.relasi_mix),
         "holdout_fraction": pmt.holdout_fraction,
+        "evaluation_folds": pmt.evaluation_folds,
+        "evaluation_repeats": pmt.evaluation_repeats,
         "survey_date": pmt.survey_date,
         **provenance,
         "households_train": fitted.households_train,
