@@ -42,19 +42,26 @@ def test_household_folds_keep_a_households_copies_together_and_split_evenly():
         household_folds(keys, 1, seed=3)
 
 
-def test_cross_validated_scores_every_row_with_models_that_did_not_see_it():
-    rng = np.random.default_rng(7)
-    n = 600
+def _linear_survey(n: int, noise: float, seed: int) -> pd.DataFrame:
+    """n fully observed households with y = 1 + 2a + noise, unit weights."""
+    rng = np.random.default_rng(seed)
     a = rng.normal(size=n)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "kunci": [f"R{i:03d}" for i in range(n)],
             "relasi": "RPD",
             "a": a,
-            "y": 1.0 + 2.0 * a + rng.normal(scale=0.1, size=n),
+            "y": 1.0 + 2.0 * a + rng.normal(scale=noise, size=n),
             "bobot_latih": 1.0,
+            "bobot": 1.0,
+            "anggota": 3,
         }
     )
+
+
+def test_cross_validated_scores_every_row_with_models_that_did_not_see_it():
+    n = 600
+    frame = _linear_survey(n, noise=0.1, seed=7)
     # The last row is an outlier: the models of its own fold never see it.
     frame.loc[n - 1, "y"] = 100.0
     params = XgbParams(n_estimators=30, max_depth=2, learning_rate=0.3)
@@ -73,20 +80,8 @@ def test_cross_validated_scores_every_row_with_models_that_did_not_see_it():
 
 
 def test_cross_validated_repeats_draw_new_folds_and_their_metrics_are_averaged():
-    rng = np.random.default_rng(11)
     n = 300
-    a = rng.normal(size=n)
-    frame = pd.DataFrame(
-        {
-            "kunci": [f"R{i:03d}" for i in range(n)],
-            "relasi": "RPD",
-            "a": a,
-            "y": a + rng.normal(scale=0.5, size=n),
-            "bobot_latih": 1.0,
-            "bobot": 1.0,
-            "anggota": 3,
-        }
-    )
+    frame = _linear_survey(n, noise=1.0, seed=11)
     params = XgbParams(n_estimators=10, max_depth=2, learning_rate=0.3)
     twice = cross_validated(frame, frame.copy(), ["a"], (params, params), (1,), 3, 2, seed=5)
     assert twice["ulangan"].value_counts().sort_index().tolist() == [n, n]
