@@ -163,10 +163,10 @@ class PmtConfig(_Strict):
     )
     """Share of register families per relasi (DTSEN, Feb 2025): the headline holdout metrics
     weight each masked copy of the holdout by it, to measure ranking as the register sees it."""
-    evaluation_folds: int = 5
+    evaluation_folds: int = Field(5, ge=2)
     """Household folds in which the training households are scored out of fold, for the
     ``cv_`` metrics (``ranking.training.cross_validated``)."""
-    evaluation_repeats: int = 3
+    evaluation_repeats: int = Field(3, ge=1)
     """How many times the folds are drawn anew (the ``cv_`` metrics are the mean): the split
     moves a candidate's margin by about 0.5 pp on the default survey."""
     promotion_metric: str = "cv_exclusion_error_40"

@@ -121,6 +121,10 @@ def test_promotion_metric_and_relasi_are_checked_when_the_config_loads() -> None
     assert load_config(None, ["pmt.promotion_metric=observed_spearman"]).pmt.promotion_metric == (
         "observed_spearman"
     )
+    with pytest.raises(BadConfigError, match=r"pmt\.evaluation_folds: .*greater than or equal"):
+        load_config(None, ["pmt.evaluation_folds=1"])
+    with pytest.raises(BadConfigError, match=r"pmt\.evaluation_repeats: .*greater than or equal"):
+        load_config(None, ["pmt.evaluation_repeats=0"])
 
 
 def test_every_config_file_fails_through_one_loader(tmp_path: Path) -> None:
